@@ -1,0 +1,218 @@
+//! `/v1.0/vims`: thin handlers over [`VimService`], and the response bodies.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::body::JsonBody;
+use crate::AppState;
+use crate::error::Result;
+use crate::vims::{Vim, parse_list_query};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1.0/vims", get(list_vims).post(create_vim))
+        .route("/v1.0/vims.json", get(list_vims).post(create_vim))
+        .route(
+            "/v1.0/vims/{vim_id}",
+            get(show_vim).put(update_vim).delete(delete_vim),
+        )
+}
+
+/// `{"vim": {...}}`
+#[derive(Serialize)]
+struct VimBody<T> {
+    vim: T,
+}
+
+/// `{"vims": [...]}`
+#[derive(Serialize)]
+struct VimsBody<T> {
+    vims: Vec<T>,
+}
+
+/// Tacker routes take an optional format suffix (`<id>.json`); ids never contain a dot.
+fn strip_format(vim_id: &str) -> &str {
+    vim_id.split('.').next().unwrap_or(vim_id)
+}
+
+fn query_pairs(query: Option<String>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+async fn list_vims(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response> {
+    let query = parse_list_query(&query_pairs(query))?;
+    let fields = query.fields.clone();
+    let vims = state.vims.list(query).await?;
+    let vims = vims
+        .iter()
+        .map(|vim| select_fields(render(vim), &fields))
+        .collect();
+    Ok(Json(VimsBody { vims }).into_response())
+}
+
+async fn show_vim(
+    State(state): State<AppState>,
+    Path(vim_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let vim = state.vims.show(strip_format(&vim_id)).await?;
+    let mut body = render(&vim);
+    // Tacker ignores `fields` on show, except that asking for fields without `tenant_id`
+    // drops it (it was only added for the policy check).
+    let fields: Vec<String> = query_pairs(query)
+        .into_iter()
+        .filter(|(k, v)| k == "fields" && !v.is_empty())
+        .map(|(_, v)| v)
+        .collect();
+    if !fields.is_empty() && !fields.iter().any(|f| f == "tenant_id") {
+        body.shift_remove("tenant_id");
+    }
+    Ok(Json(VimBody { vim: body }).into_response())
+}
+
+async fn create_vim(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Response> {
+    let vim = state.vims.create(body).await?;
+    Ok((StatusCode::CREATED, Json(VimBody { vim: render(&vim) })).into_response())
+}
+
+async fn update_vim(
+    State(state): State<AppState>,
+    Path(vim_id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    let vim = state.vims.update(strip_format(&vim_id), body).await?;
+    Ok(Json(VimBody { vim: render(&vim) }).into_response())
+}
+
+async fn delete_vim(State(state): State<AppState>, Path(vim_id): Path<String>) -> Result<Response> {
+    state.vims.delete(strip_format(&vim_id)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Tacker's field order (`_make_vim_dict`), secrets masked.
+fn render(vim: &Vim) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("id".into(), vim.id.clone().into());
+    body.insert("type".into(), vim.vim_type.clone().into());
+    body.insert("tenant_id".into(), vim.tenant_id.clone().into());
+    body.insert("name".into(), vim.name.clone().into());
+    body.insert("description".into(), vim.description.clone().into());
+    body.insert("placement_attr".into(), vim.placement_attr.clone());
+    body.insert("is_default".into(), vim.is_default.into());
+    body.insert("created_at".into(), timestamp(vim.created_at));
+    body.insert("updated_at".into(), timestamp(vim.updated_at));
+    body.insert("extra".into(), Value::Object(vim.extra.clone()));
+    body.insert("auth_url".into(), vim.auth_url.clone().into());
+    body.insert("vim_project".into(), Value::Object(vim.vim_project.clone()));
+    let mut auth_cred = vim.auth_cred.clone();
+    if vim.has_password() {
+        auth_cred.insert("password".into(), Value::String(MASK.into()));
+    }
+    mask_secrets(&mut auth_cred);
+    body.insert("auth_cred".into(), Value::Object(auth_cred));
+    body.insert("status".into(), "ACTIVE".into());
+    body
+}
+
+fn select_fields(mut body: Map<String, Value>, fields: &[String]) -> Map<String, Value> {
+    if fields.is_empty() {
+        return body;
+    }
+    body.retain(|key, _| fields.iter().any(|f| f == key));
+    body
+}
+
+/// Python's `str(datetime)`: microseconds only when there are some.
+fn timestamp(value: Option<chrono::NaiveDateTime>) -> Value {
+    use chrono::Timelike;
+    match value {
+        None => Value::Null,
+        Some(t) if t.nanosecond() / 1_000 == 0 => t.format("%Y-%m-%d %H:%M:%S").to_string().into(),
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.6f").to_string().into(),
+    }
+}
+
+const MASK: &str = "***";
+
+/// oslo.utils' `mask_dict_password` substrings: any key containing one is masked, at any
+/// depth. `oidc_token_url` is an address, not a token: Tacker keeps it visible.
+const SANITIZE_KEYS: &[&str] = &[
+    "adminpass",
+    "admin_pass",
+    "password",
+    "admin_password",
+    "auth_token",
+    "new_pass",
+    "auth_password",
+    "secret_uuid",
+    "secret",
+    "sys_pswd",
+    "token",
+    "configdrive",
+    "chappassword",
+    "encrypted_key",
+    "private_key",
+    "fernetkey",
+    "sslkey",
+    "passphrase",
+    "cephxkey",
+    "keyring",
+];
+
+fn mask_secrets(map: &mut Map<String, Value>) {
+    for (key, value) in map.iter_mut() {
+        let lower = key.to_ascii_lowercase();
+        if lower == "oidc_token_url" {
+            continue;
+        }
+        if let Value::Object(nested) = value {
+            mask_secrets(nested);
+        } else if SANITIZE_KEYS.iter().any(|s| lower.contains(s)) {
+            *value = Value::String(MASK.into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn masks_what_oslo_masks() {
+        let mut cred = json!({"username": "u", "password": "p", "bearer_token": "t",
+            "client_secret": "s", "oidc_token_url": "https://idp/token", "ssl_ca_cert": "gAAA",
+            "nested": {"my_token": "x"}})
+        .as_object()
+        .unwrap()
+        .clone();
+        mask_secrets(&mut cred);
+        assert_eq!(
+            Value::Object(cred),
+            json!({"username": "u", "password": "***", "bearer_token": "***",
+                "client_secret": "***", "oidc_token_url": "https://idp/token",
+                "ssl_ca_cert": "gAAA", "nested": {"my_token": "***"}})
+        );
+    }
+
+    #[test]
+    fn timestamps_print_like_python() {
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 12, 3)
+            .unwrap()
+            .and_hms_micro_opt(18, 27, 10, 560_104)
+            .unwrap();
+        assert_eq!(timestamp(Some(t)), json!("2026-12-03 18:27:10.560104"));
+        let t = t.with_nanosecond(0).unwrap();
+        assert_eq!(timestamp(Some(t)), json!("2026-12-03 18:27:10"));
+    }
+
+    use chrono::Timelike;
+}

@@ -1,0 +1,230 @@
+//! Tacker's key directory (`[vim_keys] openstack`): a shared default key, per-VIM key files.
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use fernet::Fernet;
+
+use super::{
+    CandidateKey, Fingerprint, KeyFileError, KeyStore, Opener, PendingKeyFile, SealingKey,
+    generate_key, read_key_file, write_key_file,
+};
+use crate::error::{Error, Result};
+
+/// Keys in one directory of this node.
+///
+/// With a default key configured, every new secret is sealed with it and no per-VIM file is
+/// written, so every node holding the same file can open every VIM. Without one, each VIM gets
+/// its own key file named by its id (Tacker's legacy mode, usable on the writing node only).
+#[derive(Debug, Clone)]
+pub struct FernetFileStore {
+    dir: PathBuf,
+    default_key: Option<DefaultKey>,
+}
+
+#[derive(Clone)]
+struct DefaultKey {
+    path: PathBuf,
+    fernet: Fernet,
+    fingerprint: Fingerprint,
+}
+
+impl std::fmt::Debug for DefaultKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DefaultKey")
+            .field("path", &self.path)
+            .field("fingerprint", &self.fingerprint)
+            .finish()
+    }
+}
+
+impl FernetFileStore {
+    /// Opens the key directory, creating it with mode 0700 if missing, and loads the default
+    /// key once: a configured default key that is missing, unreadable or not a Fernet key stops
+    /// start-up, naming the path.
+    pub fn open(dir: &Path, default_secret_key: Option<&str>) -> Result<Self, KeyFileError> {
+        if !dir.is_dir() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|source| KeyFileError::Io {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+        }
+        let default_key = match default_secret_key {
+            None => None,
+            Some(name) => {
+                let path = dir.join(name);
+                let (fernet, fingerprint, too_open) = read_key_file(&path)?;
+                if too_open {
+                    tracing::warn!(path = %path.display(),
+                        "the default key file is readable by group or others; chmod 600 it");
+                }
+                tracing::info!(path = %path.display(), %fingerprint, "default VIM key loaded");
+                Some(DefaultKey {
+                    path,
+                    fernet,
+                    fingerprint,
+                })
+            }
+        };
+        Ok(Self {
+            dir: dir.to_owned(),
+            default_key,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn default_fingerprint(&self) -> Option<&Fingerprint> {
+        self.default_key.as_ref().map(|k| &k.fingerprint)
+    }
+
+    /// The per-VIM key file of `vim_id`. Ids are UUIDs; anything else could name a path
+    /// outside the directory or the default key itself, so it is refused.
+    fn per_vim_path(&self, vim_id: &str) -> Result<PathBuf> {
+        let plain = !vim_id.is_empty()
+            && vim_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let is_default = self
+            .default_key
+            .as_ref()
+            .is_some_and(|k| k.path.file_name() == Some(vim_id.as_ref()));
+        if !plain || is_default {
+            return Err(Error::internal(
+                "per-VIM key file name",
+                anyhow::anyhow!("refusing key file name {vim_id:?}"),
+            ));
+        }
+        Ok(self.dir.join(vim_id))
+    }
+
+    /// Ids of the VIMs that have a key file in this directory.
+    pub async fn per_vim_key_ids(&self) -> Result<Vec<String>> {
+        let mut ids = Vec::new();
+        let mut entries = tokio::fs::read_dir(&self.dir)
+            .await
+            .map_err(|e| Error::internal("reading the key directory", e))?;
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .map_err(|e| Error::internal("reading the key directory", e))?
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if uuid::Uuid::try_parse(&name).is_ok() {
+                ids.push(name);
+            }
+        }
+        Ok(ids)
+    }
+}
+
+async fn read_existing(path: PathBuf) -> Result<Option<(Fernet, Fingerprint)>> {
+    tokio::task::spawn_blocking(move || match read_key_file(&path) {
+        Ok((fernet, fingerprint, _)) => Ok(Some((fernet, fingerprint))),
+        Err(KeyFileError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        Err(err) => Err(Error::internal("reading a VIM key file", err)),
+    })
+    .await
+    .map_err(|e| Error::internal("key file task", e))?
+}
+
+#[async_trait]
+impl KeyStore for FernetFileStore {
+    async fn sealing_key(&self, vim_id: &str) -> Result<SealingKey> {
+        if let Some(default) = &self.default_key {
+            return Ok(SealingKey {
+                fernet: default.fernet.clone(),
+                fingerprint: default.fingerprint.clone(),
+                created: None,
+            });
+        }
+        let path = self.per_vim_path(vim_id)?;
+        // Legacy mode reuses the VIM's key: overwriting it would orphan ciphertexts that are
+        // still stored until the new ones commit.
+        if let Some((fernet, fingerprint)) = read_existing(path.clone()).await? {
+            return Ok(SealingKey {
+                fernet,
+                fingerprint,
+                created: None,
+            });
+        }
+        let written = tokio::task::spawn_blocking(move || {
+            let key = generate_key();
+            write_key_file(&path, &key, false).map(|fp| (key, fp, path))
+        })
+        .await
+        .map_err(|e| Error::internal("key file task", e))?;
+        match written {
+            Ok((key, fingerprint, path)) => Ok(SealingKey {
+                fernet: Fernet::new(&key).expect("a generated key is valid"),
+                fingerprint,
+                created: Some(PendingKeyFile { path, kept: false }),
+            }),
+            // Another request of this node created it first: use theirs.
+            Err(KeyFileError::Exists { .. }) => {
+                let path = self.per_vim_path(vim_id)?;
+                let (fernet, fingerprint) = read_existing(path).await?.ok_or_else(|| {
+                    Error::internal("key file", anyhow::anyhow!("vanished while written"))
+                })?;
+                Ok(SealingKey {
+                    fernet,
+                    fingerprint,
+                    created: None,
+                })
+            }
+            Err(err) => Err(Error::VimKeyNotFound {
+                vim_id: vim_id.to_owned(),
+                tried: format!("could not write its key file: {err}"),
+            }),
+        }
+    }
+
+    async fn opener(&self, vim_id: &str) -> Result<Opener> {
+        let path = self.per_vim_path(vim_id)?;
+        let mut candidates = vec![CandidateKey {
+            key: read_existing(path.clone()).await?,
+            path,
+        }];
+        if let Some(default) = &self.default_key {
+            candidates.push(CandidateKey {
+                path: default.path.clone(),
+                key: Some((default.fernet.clone(), default.fingerprint.clone())),
+            });
+        }
+        Ok(Opener::new(vim_id, candidates))
+    }
+
+    async fn forget(&self, vim_id: &str) -> Result<()> {
+        let path = self.per_vim_path(vim_id)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => {
+                tracing::info!(vim_id, path = %path.display(), "removed the VIM's key file");
+                Ok(())
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(Error::internal("removing a VIM key file", err)),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match &self.default_key {
+            Some(k) => format!(
+                "key directory {} with default key {} (fingerprint {})",
+                self.dir.display(),
+                k.path.display(),
+                k.fingerprint
+            ),
+            None => format!("key directory {} (a key per VIM)", self.dir.display()),
+        }
+    }
+}
+

@@ -1,0 +1,168 @@
+//! The credential key store (DESIGN.md, "Keys").
+//!
+//! Flows ask for a [`SealingKey`] to encrypt a VIM's secrets and an [`Opener`] to decrypt them;
+//! where keys live is the store's business. Today's store is [`FernetFileStore`] (Tacker's key
+//! directory, per-VIM files and the shared default key); a key ring for rotation or an external
+//! store (Barbican, Vault) implements the same trait without touching the flows.
+
+mod file;
+mod fernet_key;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use fernet::Fernet;
+use secrecy::SecretString;
+
+use crate::error::{Error, Result};
+
+pub use fernet_key::{Fingerprint, KeyFileError, generate_key, read_key_file, write_key_file};
+pub use file::FernetFileStore;
+
+/// `auth_cred.key_type` of secrets this service encrypts.
+pub const KEY_TYPE_FERNET: &str = "fernet_key";
+
+#[async_trait]
+pub trait KeyStore: Send + Sync + fmt::Debug {
+    /// The key new secrets of `vim_id` are encrypted with. Key material it had to create is
+    /// pending: it is removed again unless the caller [`SealingKey::keep`]s it.
+    async fn sealing_key(&self, vim_id: &str) -> Result<SealingKey>;
+
+    /// The keys this node holds that may open `vim_id`'s secrets.
+    async fn opener(&self, vim_id: &str) -> Result<Opener>;
+
+    /// Removes key material that only `vim_id` used. Never a shared key.
+    async fn forget(&self, vim_id: &str) -> Result<()>;
+
+    /// Where key material of `vim_id` would be, for operators' messages.
+    fn describe(&self) -> String;
+}
+
+/// A key to encrypt with, and the file it created if it had to create one.
+pub struct SealingKey {
+    fernet: Fernet,
+    fingerprint: Fingerprint,
+    created: Option<PendingKeyFile>,
+}
+
+impl SealingKey {
+    pub fn encrypt(&self, plaintext: &str) -> String {
+        self.fernet.encrypt(plaintext.as_bytes())
+    }
+
+    pub fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+
+    /// The stored ciphertexts now need this key: never remove what it created.
+    pub fn keep(mut self) {
+        if let Some(pending) = self.created.take() {
+            pending.keep();
+        }
+    }
+}
+
+impl fmt::Debug for SealingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealingKey")
+            .field("fingerprint", &self.fingerprint)
+            .field("created", &self.created.as_ref().map(|p| &p.path))
+            .finish()
+    }
+}
+
+/// A key file written for a flow that has not committed yet. Dropped without [`keep`], it is
+/// removed: a failed create or update leaves no key file behind.
+///
+/// [`keep`]: PendingKeyFile::keep
+struct PendingKeyFile {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl PendingKeyFile {
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for PendingKeyFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            // One unlink of a file this flow created: cheap, and it must also run on unwind.
+            if let Err(err) = std::fs::remove_file(&self.path) {
+                tracing::warn!(path = %self.path.display(), error = %err,
+                    "could not remove the key file of a failed request");
+            }
+        }
+    }
+}
+
+/// One key this node holds, or the record that it does not hold it.
+#[derive(Clone)]
+pub struct CandidateKey {
+    pub path: PathBuf,
+    pub key: Option<(Fernet, Fingerprint)>,
+}
+
+/// Opens a VIM's tokens with whichever candidate key verifies them.
+pub struct Opener {
+    vim_id: String,
+    candidates: Vec<CandidateKey>,
+}
+
+impl Opener {
+    pub fn new(vim_id: &str, candidates: Vec<CandidateKey>) -> Self {
+        Self {
+            vim_id: vim_id.to_owned(),
+            candidates,
+        }
+    }
+
+    /// Decrypts `token` with the first candidate whose HMAC verifies, so that a stale per-VIM
+    /// file cannot shadow the key that really sealed it.
+    pub fn open(&self, token: &str) -> Result<SecretString> {
+        for candidate in &self.candidates {
+            let Some((fernet, _)) = &candidate.key else {
+                continue;
+            };
+            // Stored credentials carry no TTL, so a token's timestamp is no freshness claim:
+            // accept any, or a node whose clock lags more than fernet's 60 s skew allowance
+            // could not read what a node ahead of it wrote.
+            if let Ok(plain) = fernet.decrypt_at_time(token, None, NO_TIME_LIMIT) {
+                let text = String::from_utf8(plain)
+                    .map_err(|_| Error::internal("a decrypted secret is not UTF-8", fmt::Error))?;
+                return Ok(SecretString::from(text));
+            }
+        }
+        Err(Error::VimKeyNotFound {
+            vim_id: self.vim_id.clone(),
+            tried: self.describe_tried(),
+        })
+    }
+
+    fn describe_tried(&self) -> String {
+        if self.candidates.is_empty() {
+            return "this node holds no key for it".into();
+        }
+        let tried: Vec<String> = self
+            .candidates
+            .iter()
+            .map(|c| match &c.key {
+                None => format!("{} (absent on this node)", c.path.display()),
+                Some((_, fp)) => format!(
+                    "{} (fingerprint {fp}: does not open its secrets)",
+                    c.path.display()
+                ),
+            })
+            .collect();
+        format!("tried {}", tried.join(", "))
+    }
+}
+
+/// Far enough ahead that fernet's future-timestamp check never fires, yet far from overflow.
+const NO_TIME_LIMIT: u64 = i64::MAX as u64;
+
+#[cfg(test)]
+mod tests;

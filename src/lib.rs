@@ -1,0 +1,95 @@
+//! tacker-vim: OpenStack Tacker's NFVO VIM registry (`/v1.0/vims`), with credential keys that
+//! several instances on one database can share.
+//!
+//! Data flows one way: [`api`] (HTTP) → [`vims`] (rules and flows) → [`keys`] / [`drivers`]
+//! → `entity` (the database).
+
+pub mod api;
+pub mod config;
+pub mod db;
+pub mod drivers;
+pub mod error;
+pub mod keys;
+pub mod telemetry;
+pub mod vims;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+pub use api::build_app;
+use config::Config;
+use drivers::Drivers;
+use keys::FernetFileStore;
+use vims::VimService;
+
+/// What every request handler shares. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub vims: VimService,
+}
+
+impl AppState {
+    /// Connects and migrates the database and opens the key store: everything that can fail
+    /// at start-up fails here, with a message an operator can act on.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let keys = FernetFileStore::open(&config.key_dir, config.default_secret_key.as_deref())
+            .with_context(|| {
+                format!(
+                    "[vim_keys] cannot use the key directory {}",
+                    config.key_dir.display()
+                )
+            })?;
+        let db = db::connect(&config).await?;
+        db::migrate(&db)
+            .await
+            .context("running the database migrations")?;
+        let drivers = Drivers::new(config.validate_vim, config.validation_timeout)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !config.validate_vim {
+            tracing::warn!("[nfvo_vim] validate_vim = False: VIMs are registered unchecked");
+        }
+        Ok(Self {
+            config: Arc::new(config),
+            vims: VimService::new(db, Arc::new(keys), drivers),
+        })
+    }
+}
+
+/// Binds first, then serves until SIGTERM or Ctrl-C, letting requests in flight finish.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let addr = format!("{}:{}", config.bind_host, config.bind_port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("binding [DEFAULT] bind_host:bind_port = {addr}"))?;
+    let state = AppState::build(config).await?;
+    let local: SocketAddr = listener.local_addr()?;
+    tracing::info!(address = %local, "tacker-vim listening");
+    axum::serve(listener, build_app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("tacker-vim stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
