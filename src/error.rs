@@ -52,7 +52,9 @@ pub enum Error {
     #[error("The resource could not be found.")]
     RouteNotFound,
 
-    #[error("The server could not comply with the request since it is either malformed or otherwise incorrect.")]
+    #[error(
+        "The server could not comply with the request since it is either malformed or otherwise incorrect."
+    )]
     MethodNotAllowed,
 
     #[error("The request took too long to process.")]

@@ -8,7 +8,11 @@ use tacker_vim::config::Config;
 use tacker_vim::keys::{generate_key, write_key_file};
 
 #[derive(Parser)]
-#[command(name = "tacker-vim", version, about = "OpenStack Tacker's VIM registry (/v1.0/vims)")]
+#[command(
+    name = "tacker-vim",
+    version,
+    about = "OpenStack Tacker's VIM registry (/v1.0/vims)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

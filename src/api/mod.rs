@@ -45,14 +45,16 @@ pub fn build_app(state: AppState) -> Router {
         .fallback(|| async { Error::RouteNotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(config.max_request_body_size))
-        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-            tracing::error!("a request handler panicked");
-            error::envelope(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "HTTPInternalServerError",
-                error::INTERNAL_MESSAGE,
-            )
-        }))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a request handler panicked");
+                error::envelope(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "HTTPInternalServerError",
+                    error::INTERNAL_MESSAGE,
+                )
+            },
+        ))
         .layer(middleware::from_fn_with_state(
             (config.request_timeout, config.max_request_body_size),
             limit_time,

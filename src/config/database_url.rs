@@ -68,7 +68,11 @@ pub fn normalize_database_url(url: &str) -> Result<DatabaseUrl, String> {
         return Err("not a URL; expected e.g. postgresql://user@host/tacker".into());
     };
     // `postgresql+psycopg2`, `mysql+pymysql`: the driver after `+` is Python's business.
-    let dialect = scheme.split('+').next().unwrap_or(scheme).to_ascii_lowercase();
+    let dialect = scheme
+        .split('+')
+        .next()
+        .unwrap_or(scheme)
+        .to_ascii_lowercase();
     let (scheme, backend) = match dialect.as_str() {
         "postgresql" | "postgres" => ("postgres", Backend::Postgres),
         "mysql" | "mariadb" => ("mysql", Backend::MySql),

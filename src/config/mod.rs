@@ -11,7 +11,7 @@ mod oslo_ini;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use figment::{Figment, Profile, providers::Env};
+use figment::{Figment, providers::Env};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -320,9 +320,16 @@ fn from_figment(err: figment::Error) -> ConfigError {
         .as_ref()
         .map(|md| match &md.source {
             Some(figment::Source::File(path)) => path.display().to_string(),
-            _ => md
-                .interpolate(&Profile::Default, &err.path)
-                .to_string(),
+            // figment's own name for an environment value is not the variable's name.
+            _ if md.name.contains("environment") => format!(
+                "environment variable OS_{}",
+                err.path
+                    .iter()
+                    .map(|p| p.to_ascii_uppercase())
+                    .collect::<Vec<_>>()
+                    .join("__")
+            ),
+            _ => md.name.to_string(),
         })
         .unwrap_or_else(|| "configuration".into());
     let section = match err.path.first().map(String::as_str) {

@@ -60,7 +60,10 @@ pub(super) fn parse(text: &str) -> Result<Dict, String> {
         if let Value::Dict(_, dict) = entry {
             // A repeated option keeps its last value, as oslo does for single-valued options.
             for (key, value) in properties.iter() {
-                dict.insert(key.trim().to_ascii_lowercase(), Value::from(value.to_owned()));
+                dict.insert(
+                    key.trim().to_ascii_lowercase(),
+                    Value::from(value.to_owned()),
+                );
             }
         }
     }

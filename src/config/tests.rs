@@ -74,7 +74,10 @@ fn defaults_need_no_file() {
         let config = Config::load(None).unwrap();
         assert_eq!(config.bind_port, 9890);
         assert_eq!(config.bind_host, "0.0.0.0");
-        assert_eq!(config.state_path, PathBuf::from("/tmp/state-home/tacker-vim"));
+        assert_eq!(
+            config.state_path,
+            PathBuf::from("/tmp/state-home/tacker-vim")
+        );
         assert_eq!(
             config.key_dir,
             PathBuf::from("/tmp/state-home/tacker-vim/fernet_keys")

@@ -72,7 +72,9 @@ pub(super) async fn validate(drivers: &Drivers, vim: &KubernetesAccess) -> Resul
             let body = response.text().await.map_err(|e| unreachable(&url, &e))?;
             if status == 401 || status == 403 {
                 let reason = status.canonical_reason().unwrap_or("Unauthorized");
-                let detail = error_message(&body).map(|m| format!("\n{m}")).unwrap_or_default();
+                let detail = error_message(&body)
+                    .map(|m| format!("\n{m}"))
+                    .unwrap_or_default();
                 return Err(Error::VimUnauthorized(format!(
                     "({})\nReason: {reason}{detail}",
                     status.as_u16()
@@ -133,7 +135,10 @@ async fn oidc_id_token(
         .await
         .map_err(|e| unreachable(token_url, &e))?;
     let status = response.status();
-    let body = response.text().await.map_err(|e| unreachable(token_url, &e))?;
+    let body = response
+        .text()
+        .await
+        .map_err(|e| unreachable(token_url, &e))?;
     if !status.is_success() {
         return Err(Error::VimUnauthorized(format!(
             "OIDC token request to {token_url} failed (HTTP {})",
@@ -142,8 +147,14 @@ async fn oidc_id_token(
     }
     serde_json::from_str::<Value>(&body)
         .ok()
-        .and_then(|v| v.get("id_token")?.as_str().map(|t| Secret::from(t.to_owned())))
+        .and_then(|v| {
+            v.get("id_token")?
+                .as_str()
+                .map(|t| Secret::from(t.to_owned()))
+        })
         .ok_or_else(|| {
-            Error::VimUnauthorized(format!("OIDC token response of {token_url} has no id_token"))
+            Error::VimUnauthorized(format!(
+                "OIDC token response of {token_url} has no id_token"
+            ))
         })
 }

@@ -74,7 +74,10 @@ impl Drivers {
         let mut builder = client_builder(self.timeout).tls_danger_accept_invalid_certs(!verify);
         if let Some(pem) = ca_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-                Error::invalid_input("auth_cred", format!("ssl_ca_cert is not a PEM certificate: {e}"))
+                Error::invalid_input(
+                    "auth_cred",
+                    format!("ssl_ca_cert is not a PEM certificate: {e}"),
+                )
             })?;
             builder = builder.tls_certs_only(certs);
         }
@@ -109,7 +112,11 @@ fn unreachable(url: &str, err: &reqwest::Error) -> Error {
     let what = if err.is_timeout() { "timed out" } else { "" };
     Error::VimConnection(format!(
         "Unable to establish connection to {url}: {}{cause}",
-        if what.is_empty() { String::new() } else { format!("{what}: ") }
+        if what.is_empty() {
+            String::new()
+        } else {
+            format!("{what}: ")
+        }
     ))
 }
 

@@ -91,7 +91,11 @@ pub(super) async fn validate(drivers: &Drivers, vim: &OpenStackAccess) -> Result
 }
 
 /// Password authentication, project-scoped; returns the `X-Subject-Token`.
-async fn authenticate(client: &reqwest::Client, base: &str, vim: &OpenStackAccess) -> Result<Secret> {
+async fn authenticate(
+    client: &reqwest::Client,
+    base: &str,
+    vim: &OpenStackAccess,
+) -> Result<Secret> {
     let mut user = vim.user.to_json();
     if let Some(domain) = &vim.user_domain {
         user["domain"] = domain.to_json();

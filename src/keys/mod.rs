@@ -5,8 +5,8 @@
 //! directory, per-VIM files and the shared default key); a key ring for rotation or an external
 //! store (Barbican, Vault) implements the same trait without touching the flows.
 
-mod file;
 mod fernet_key;
+mod file;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -57,7 +57,10 @@ async fn a_token_no_key_opens_names_the_vim_the_files_and_the_fingerprint() {
     assert!(text.contains(VIM), "{text}");
     assert!(text.contains("default.key"), "{text}");
     assert!(text.contains(Fingerprint::of(key).as_str()), "{text}");
-    assert!(!text.contains(key), "the key itself must never appear: {text}");
+    assert!(
+        !text.contains(key),
+        "the key itself must never appear: {text}"
+    );
 }
 
 #[test]
@@ -132,7 +135,11 @@ async fn default_mode_seals_with_the_shared_key_and_writes_no_file() {
 
     // Another node holding the same file opens it.
     let other = tempfile::tempdir().unwrap();
-    std::fs::copy(dir.path().join("default.key"), other.path().join("default.key")).unwrap();
+    std::fs::copy(
+        dir.path().join("default.key"),
+        other.path().join("default.key"),
+    )
+    .unwrap();
     let node1 = FernetFileStore::open(other.path(), Some("default.key")).unwrap();
     let plain = node1.opener(VIM).await.unwrap().open(&token).unwrap();
     assert_eq!(plain.expose_secret(), "pw");
@@ -224,6 +231,10 @@ async fn python_opens_tokens_and_keys_made_here() {
         .arg(&token)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "pässwörd");
 }

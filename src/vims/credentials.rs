@@ -161,11 +161,22 @@ pub fn merge_auth_cred(stored: &mut Map<String, Value>, request: &Map<String, Va
     if request.contains_key("oidc_token_url") {
         stored.shift_remove("bearer_token");
     } else if request.contains_key("username") && has("password") {
-        for key in ["bearer_token", "oidc_token_url", "client_id", "client_secret"] {
+        for key in [
+            "bearer_token",
+            "oidc_token_url",
+            "client_id",
+            "client_secret",
+        ] {
             stored.shift_remove(key);
         }
     } else if request.contains_key("bearer_token") {
-        for key in ["username", "password", "oidc_token_url", "client_id", "client_secret"] {
+        for key in [
+            "username",
+            "password",
+            "oidc_token_url",
+            "client_id",
+            "client_secret",
+        ] {
             stored.shift_remove(key);
         }
     }
@@ -226,7 +237,10 @@ impl PlainCredentials {
                 SecretString::from(text)
             } else {
                 let opener = opener.ok_or_else(|| {
-                    Error::internal("credentials", anyhow::anyhow!("a stored secret without opener"))
+                    Error::internal(
+                        "credentials",
+                        anyhow::anyhow!("a stored secret without opener"),
+                    )
                 })?;
                 opener.open(&text)?
             };
@@ -332,7 +346,10 @@ impl PlainCredentials {
             }),
             Some(other) => Err(Error::invalid_input(
                 "auth_cred",
-                format!("cert_verify '{}' is not a valid boolean value", py_str(other)),
+                format!(
+                    "cert_verify '{}' is not a valid boolean value",
+                    py_str(other)
+                ),
             )),
         }
     }
@@ -382,7 +399,8 @@ impl PlainCredentials {
                 let required = || Error::invalid_input("auth_cred", "'password' is required");
                 VimAccess::OpenStack(OpenStackAccess {
                     auth_url: self.auth_url.clone(),
-                    user: named(self.text("user_id"), self.text("username")).ok_or_else(required)?,
+                    user: named(self.text("user_id"), self.text("username"))
+                        .ok_or_else(required)?,
                     user_domain: named(self.text("user_domain_id"), self.text("user_domain_name")),
                     password: self.secret("password").cloned().ok_or_else(required)?,
                     project: named(self.project_text("id"), self.project_text("name"))
@@ -502,7 +520,10 @@ mod tests {
         );
         let mut project = map(json!({"name": "nfv", "project_domain_name": "Default"}));
         deep_merge(&mut project, &map(json!({"name": "other"})));
-        assert_eq!(project, map(json!({"name": "other", "project_domain_name": "Default"})));
+        assert_eq!(
+            project,
+            map(json!({"name": "other", "project_domain_name": "Default"}))
+        );
     }
 
     #[test]

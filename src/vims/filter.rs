@@ -91,7 +91,10 @@ pub fn parse_list_query(params: &[(String, String)]) -> Result<ListQuery> {
                     .iter()
                     .map(|v| {
                         parse_bool_str(v).ok_or_else(|| {
-                            Error::invalid_input(name, format!("'{v}' is not a valid boolean value"))
+                            Error::invalid_input(
+                                name,
+                                format!("'{v}' is not a valid boolean value"),
+                            )
                         })
                     })
                     .collect::<Result<Vec<_>>>()?,

@@ -19,8 +19,8 @@ use crate::drivers::{Drivers, Placement};
 use crate::error::{Error, Result};
 use crate::keys::KeyStore;
 use credentials::{
-    PlainCredentials, StoredCredentials, VimType, deep_merge, merge_auth_cred,
-    normalize_auth_url, stored_with_password,
+    PlainCredentials, StoredCredentials, VimType, deep_merge, merge_auth_cred, normalize_auth_url,
+    stored_with_password,
 };
 
 pub use filter::{ListQuery, parse_list_query};

@@ -143,7 +143,9 @@ pub fn parse_create(body: Option<Value>) -> Result<NewVim> {
 
 pub fn parse_update(body: Option<Value>) -> Result<VimChanges> {
     let Some(body) = body else {
-        return Err(Error::BadBody("Bad body request: Invalid format: b''".into()));
+        return Err(Error::BadBody(
+            "Bad body request: Invalid format: b''".into(),
+        ));
     };
     let mut vim = unwrap_envelope(body)?;
     check_known(&vim)?;
@@ -355,9 +357,18 @@ mod tests {
             parse_create(None).unwrap_err().to_string(),
             "Resource body required"
         );
-        assert_eq!(create_err(json!({"vims": []})), "Bulk operation not supported");
-        assert_eq!(create_err(json!({"x": 1})), "Unable to find 'vim' in request body");
-        assert_eq!(create_err(json!([1])), "Unable to find 'vim' in request body");
+        assert_eq!(
+            create_err(json!({"vims": []})),
+            "Bulk operation not supported"
+        );
+        assert_eq!(
+            create_err(json!({"x": 1})),
+            "Unable to find 'vim' in request body"
+        );
+        assert_eq!(
+            create_err(json!([1])),
+            "Unable to find 'vim' in request body"
+        );
         assert_eq!(
             create_err(json!({"vim": {"name": "a"}})),
             "Running without keystone AuthN requires that tenant_id is specified"
@@ -438,19 +449,26 @@ mod tests {
         let err = parse_update(Some(json!({"vim": {"type": "kubernetes"}}))).unwrap_err();
         assert_eq!(err.to_string(), "Cannot update read-only attribute type");
         let err = parse_update(Some(json!({"vim": {"tenant_id": "x"}}))).unwrap_err();
-        assert_eq!(err.to_string(), "Cannot update read-only attribute tenant_id");
+        assert_eq!(
+            err.to_string(),
+            "Cannot update read-only attribute tenant_id"
+        );
         let changes = parse_update(Some(json!({"vim": {}}))).unwrap();
         assert!(!changes.touches_credentials());
-        let changes =
-            parse_update(Some(json!({"vim": {"vim_project": {"name": "p"}, "extra": null}})))
-                .unwrap();
+        let changes = parse_update(Some(
+            json!({"vim": {"vim_project": {"name": "p"}, "extra": null}}),
+        ))
+        .unwrap();
         assert!(changes.touches_credentials());
         assert_eq!(changes.extra, Some(Map::new()));
     }
 
     #[test]
     fn python_str_of_values() {
-        assert_eq!(py_str(&json!({"a": [1, "b", null]})), "{'a': [1, 'b', None]}");
+        assert_eq!(
+            py_str(&json!({"a": [1, "b", null]})),
+            "{'a': [1, 'b', None]}"
+        );
         assert_eq!(py_str(&json!(true)), "True");
     }
 }

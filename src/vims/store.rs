@@ -5,8 +5,8 @@ use chrono::NaiveDateTime;
 use entity::{vimauths, vims};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, SqlErr, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, SqlErr, TransactionTrait,
 };
 
 use crate::error::{Error, Result};

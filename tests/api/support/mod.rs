@@ -1,0 +1,242 @@
+//! Test support: a database per test, the app in-process, and VIM stubs.
+
+mod db;
+mod stubs;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tacker_vim::AppState;
+use tacker_vim::config::{Config, normalize_database_url};
+use tower::ServiceExt;
+
+pub use db::{Backend, TestDb};
+pub use stubs::{Keystone, Kubernetes};
+
+/// How a node of the test cluster keeps its keys.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum KeyMode {
+    /// `[vim_keys] default_secret_key = default.key`.
+    Default,
+    /// No default key: a key file per VIM.
+    Legacy,
+}
+
+/// One instance of the service on a test database, driven in-process.
+pub struct TestApp {
+    pub router: Router,
+    pub key_dir: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub raw: String,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.raw)
+    }
+}
+
+impl Reply {
+    /// The error envelope's `(type, message)`.
+    pub fn error(&self) -> (String, String) {
+        let e = &self.body["TackerError"];
+        assert_eq!(e["detail"], "", "{self:?}");
+        (
+            e["type"].as_str().unwrap_or_default().to_owned(),
+            e["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    }
+
+    pub fn vim(&self) -> &Value {
+        &self.body["vim"]
+    }
+
+    pub fn id(&self) -> String {
+        self.body["vim"]["id"]
+            .as_str()
+            .expect("a vim id")
+            .to_owned()
+    }
+}
+
+pub fn test_config(db: &TestDb, key_dir: &Path, mode: KeyMode) -> Config {
+    Config {
+        bind_host: "127.0.0.1".into(),
+        bind_port: 0,
+        state_path: key_dir.to_owned(),
+        request_timeout: Duration::from_secs(30),
+        max_request_body_size: 114_688,
+        database: normalize_database_url(&db.url).unwrap(),
+        max_pool_size: 5,
+        key_dir: key_dir.to_owned(),
+        default_secret_key: (mode == KeyMode::Default).then(|| "default.key".to_owned()),
+        validate_vim: true,
+        validation_timeout: Duration::from_secs(5),
+    }
+}
+
+impl TestApp {
+    /// A node with its own key directory; in default mode it holds `shared_key`.
+    pub async fn node(db: &TestDb, mode: KeyMode, shared_key: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let key_dir = dir.path().join("fernet_keys");
+        if mode == KeyMode::Default {
+            std::fs::create_dir_all(&key_dir).unwrap();
+            tacker_vim::keys::write_key_file(&key_dir.join("default.key"), shared_key, false)
+                .unwrap();
+        }
+        let mut app = Self::with_config(test_config(db, &key_dir, mode)).await;
+        app._dir = Some(dir);
+        app
+    }
+
+    /// A single node in default-key mode.
+    pub async fn new(db: &TestDb) -> Self {
+        Self::node(db, KeyMode::Default, &tacker_vim::keys::generate_key()).await
+    }
+
+    pub async fn with_config(config: Config) -> Self {
+        tacker_vim::telemetry::init();
+        let key_dir = config.key_dir.clone();
+        let state = AppState::build(config).await.expect("app state");
+        Self {
+            router: tacker_vim::build_app(state),
+            key_dir,
+            _dir: None,
+        }
+    }
+
+    pub async fn request(&self, method: Method, uri: &str, body: Option<&str>) -> Reply {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(
+                body.map(|b| Body::from(b.to_owned()))
+                    .unwrap_or_else(Body::empty),
+            )
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let raw = String::from_utf8(bytes.to_vec()).unwrap();
+        let body = if raw.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&raw).unwrap_or(Value::Null)
+        };
+        Reply {
+            status,
+            headers,
+            body,
+            raw,
+        }
+    }
+
+    pub async fn create(&self, body: &Value) -> Reply {
+        self.request(Method::POST, "/v1.0/vims", Some(&body.to_string()))
+            .await
+    }
+
+    pub async fn show(&self, id: &str) -> Reply {
+        self.request(Method::GET, &format!("/v1.0/vims/{id}"), None)
+            .await
+    }
+
+    pub async fn list(&self, query: &str) -> Reply {
+        self.request(Method::GET, &format!("/v1.0/vims?{query}"), None)
+            .await
+    }
+
+    pub async fn update(&self, id: &str, body: &Value) -> Reply {
+        self.request(
+            Method::PUT,
+            &format!("/v1.0/vims/{id}"),
+            Some(&body.to_string()),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, id: &str) -> Reply {
+        self.request(Method::DELETE, &format!("/v1.0/vims/{id}"), None)
+            .await
+    }
+
+    /// Names of the files in this node's key directory, sorted.
+    pub fn key_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.key_dir)
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+/// A valid OpenStack VIM for `keystone`.
+pub fn openstack_vim(keystone: &Keystone, tenant: &str, name: &str) -> Value {
+    json!({"vim": {
+        "tenant_id": tenant,
+        "name": name,
+        "type": "openstack",
+        "auth_url": keystone.auth_url(),
+        "vim_project": {"name": "nfv", "project_domain_name": "Default"},
+        "auth_cred": {"username": "nfv_user", "password": "s3cret-pw",
+            "user_domain_name": "Default", "cert_verify": "True"},
+        "description": "",
+        "is_default": false,
+    }})
+}
+
+/// Runs `body` once per backend, skipping (and saying so) backends without a URL.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(db) =
+                    $crate::support::TestDb::new($crate::support::Backend::Sqlite).await
+                {
+                    $body(db).await
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) =
+                    $crate::support::TestDb::new($crate::support::Backend::Postgres).await
+                {
+                    $body(db).await
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mysql() {
+                if let Some(db) =
+                    $crate::support::TestDb::new($crate::support::Backend::MySql).await
+                {
+                    $body(db).await
+                }
+            }
+        }
+    };
+}
