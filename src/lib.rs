@@ -65,6 +65,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding [DEFAULT] bind_host:bind_port = {addr}"))?;
     let state = AppState::build(config).await?;
+    if let Some(interval) = state.config.key_sweep_interval {
+        tokio::spawn(sweep_deleted_vim_keys(state.vims.clone(), interval));
+    }
     let local: SocketAddr = listener.local_addr()?;
     tracing::info!(address = %local, "tacker-vim listening");
     axum::serve(listener, build_app(state))
@@ -73,6 +76,19 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .context("serving")?;
     tracing::info!("tacker-vim stopped");
     Ok(())
+}
+
+/// At start-up, then every `interval`: no key material outlives its VIM on any node.
+async fn sweep_deleted_vim_keys(vims: VimService, interval: std::time::Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    loop {
+        ticker.tick().await;
+        match vims.sweep_deleted_vim_keys().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed key files of VIMs deleted elsewhere"),
+            Err(err) => tracing::warn!(error = %err, "key file sweep failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -71,6 +71,8 @@ pub struct VimKeysSection {
     /// File name, inside `openstack`, of the key shared by every node. Empty: a key per VIM.
     pub default_secret_key: String,
     pub use_barbican: bool,
+    /// Seconds between sweeps removing key files of VIMs deleted through other nodes; 0 off.
+    pub sweep_interval: u64,
 }
 
 impl Default for VimKeysSection {
@@ -79,6 +81,7 @@ impl Default for VimKeysSection {
             openstack: None,
             default_secret_key: String::new(),
             use_barbican: false,
+            sweep_interval: 300,
         }
     }
 }
@@ -143,6 +146,8 @@ pub struct Config {
     pub key_dir: PathBuf,
     /// File name of the shared default key inside `key_dir`, when one is configured.
     pub default_secret_key: Option<String>,
+    /// How often to remove key files of VIMs deleted elsewhere; `None`: never.
+    pub key_sweep_interval: Option<Duration>,
     pub validate_vim: bool,
     pub validation_timeout: Duration,
 }
@@ -278,6 +283,8 @@ impl Config {
             max_pool_size: raw.database.max_pool_size,
             key_dir,
             default_secret_key,
+            key_sweep_interval: (raw.vim_keys.sweep_interval > 0)
+                .then(|| Duration::from_secs(raw.vim_keys.sweep_interval)),
             validate_vim: raw.nfvo_vim.validate_vim,
             validation_timeout: Duration::from_secs(raw.nfvo_vim.validation_timeout),
         })

@@ -105,8 +105,7 @@ impl FernetFileStore {
         Ok(self.dir.join(vim_id))
     }
 
-    /// Ids of the VIMs that have a key file in this directory.
-    pub async fn per_vim_key_ids(&self) -> Result<Vec<String>> {
+    async fn per_vim_key_ids(&self) -> Result<Vec<String>> {
         let mut ids = Vec::new();
         let mut entries = tokio::fs::read_dir(&self.dir)
             .await
@@ -213,6 +212,10 @@ impl KeyStore for FernetFileStore {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(err) => Err(Error::internal("removing a VIM key file", err)),
         }
+    }
+
+    async fn vim_ids_with_keys(&self) -> Result<Vec<String>> {
+        self.per_vim_key_ids().await
     }
 
     fn describe(&self) -> String {

@@ -35,7 +35,10 @@ pub trait KeyStore: Send + Sync + fmt::Debug {
     /// Removes key material that only `vim_id` used. Never a shared key.
     async fn forget(&self, vim_id: &str) -> Result<()>;
 
-    /// Where key material of `vim_id` would be, for operators' messages.
+    /// Ids of the VIMs that have key material of their own on this node.
+    async fn vim_ids_with_keys(&self) -> Result<Vec<String>>;
+
+    /// Where this store keeps keys, for operators' messages.
     fn describe(&self) -> String;
 }
 

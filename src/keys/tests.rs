@@ -176,7 +176,10 @@ async fn legacy_mode_writes_a_private_key_per_vim_and_removes_it_unless_kept() {
     assert!(path.exists());
     let plain = store.opener(VIM).await.unwrap().open(&token).unwrap();
     assert_eq!(plain.expose_secret(), "pw");
-    assert_eq!(store.per_vim_key_ids().await.unwrap(), vec![VIM.to_owned()]);
+    assert_eq!(
+        store.vim_ids_with_keys().await.unwrap(),
+        vec![VIM.to_owned()]
+    );
 
     store.forget(VIM).await.unwrap();
     assert!(!path.exists());

@@ -327,6 +327,18 @@ impl VimService {
         self.show(id).await
     }
 
+    /// Removes this node's key files of VIMs deleted through any node: the node that deletes
+    /// a VIM removes only its own copy. Files of ids with no row are left alone, since a VIM
+    /// being registered has its key file before its row commits.
+    pub async fn sweep_deleted_vim_keys(&self) -> Result<usize> {
+        let with_keys = self.keys.vim_ids_with_keys().await?;
+        let deleted = store::deleted_among(&self.db, with_keys).await?;
+        for id in &deleted {
+            self.keys.forget(id).await?;
+        }
+        Ok(deleted.len())
+    }
+
     async fn remove(&self, id: &str) -> Result<()> {
         if !is_vim_id(id) || !store::soft_delete(&self.db, id).await? {
             return Err(Error::VimNotFound { id: id.to_owned() });

@@ -89,6 +89,21 @@ pub async fn find_by_name(
     Ok(query.one(db).await?.map(|vim| vim.id))
 }
 
+/// Which of `ids` belong to VIMs that were deleted.
+pub async fn deleted_among(db: &DatabaseConnection, ids: Vec<String>) -> Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    Ok(vims::Entity::find()
+        .filter(vims::Column::Id.is_in(ids))
+        .filter(vims::Column::DeletedAt.ne(live()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|vim| vim.id)
+        .collect())
+}
+
 /// The id of `tenant_id`'s default VIM, other than `except`.
 pub async fn find_default(
     db: &impl ConnectionTrait,

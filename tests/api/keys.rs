@@ -114,9 +114,19 @@ on_every_backend!(
         assert_eq!(node0.create(&wrong).await.status, StatusCode::BAD_REQUEST);
         assert_eq!(node0.key_files(), [id.clone()]);
 
-        // Delete on the node that removes the key file.
-        assert_eq!(node0.delete(&id).await.status, StatusCode::NO_CONTENT);
-        assert!(node0.key_files().is_empty());
+        // Deleting through the other node works, as in Tacker; the writing node's sweep then
+        // removes the key file, and leaves alone one whose VIM is not (yet) in the database.
+        let unborn = uuid::Uuid::new_v4().to_string();
+        std::fs::write(
+            node0.key_dir.join(&unborn),
+            tacker_vim::keys::generate_key(),
+        )
+        .unwrap();
+        assert_eq!(node1.delete(&id).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(node0.show(&id).await.status, StatusCode::NOT_FOUND);
+        assert!(key_path.exists());
+        assert_eq!(node0.vims.sweep_deleted_vim_keys().await.unwrap(), 1);
+        assert_eq!(node0.key_files(), [unborn]);
     }
 );
 

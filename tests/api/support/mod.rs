@@ -30,6 +30,7 @@ pub enum KeyMode {
 /// One instance of the service on a test database, driven in-process.
 pub struct TestApp {
     pub router: Router,
+    pub vims: tacker_vim::vims::VimService,
     pub key_dir: PathBuf,
     _dir: Option<tempfile::TempDir>,
 }
@@ -81,6 +82,7 @@ pub fn test_config(db: &TestDb, key_dir: &Path, mode: KeyMode) -> Config {
         max_pool_size: 5,
         key_dir: key_dir.to_owned(),
         default_secret_key: (mode == KeyMode::Default).then(|| "default.key".to_owned()),
+        key_sweep_interval: None,
         validate_vim: true,
         validation_timeout: Duration::from_secs(5),
     }
@@ -111,6 +113,7 @@ impl TestApp {
         let key_dir = config.key_dir.clone();
         let state = AppState::build(config).await.expect("app state");
         Self {
+            vims: state.vims.clone(),
             router: tacker_vim::build_app(state),
             key_dir,
             _dir: None,
