@@ -1,6 +1,8 @@
 //! Test support: a database per test, the app in-process, and VIM stubs.
 
+pub mod contract;
 mod db;
+pub mod nodes;
 mod stubs;
 
 use std::path::{Path, PathBuf};
@@ -109,7 +111,7 @@ impl TestApp {
     }
 
     pub async fn with_config(config: Config) -> Self {
-        tacker_vim::telemetry::init();
+        tacker_vim::telemetry::init_for_tests();
         let key_dir = config.key_dir.clone();
         let state = AppState::build(config).await.expect("app state");
         Self {
@@ -122,7 +124,7 @@ impl TestApp {
 
     pub async fn request(&self, method: Method, uri: &str, body: Option<&str>) -> Reply {
         let request = Request::builder()
-            .method(method)
+            .method(method.clone())
             .uri(uri)
             .header("content-type", "application/json")
             .body(
@@ -140,6 +142,7 @@ impl TestApp {
         } else {
             serde_json::from_str(&raw).unwrap_or(Value::Null)
         };
+        contract::check_response(method.as_str(), uri, status.as_u16(), &body, &raw);
         Reply {
             status,
             headers,
