@@ -73,3 +73,35 @@ fn a_body_off_the_spec_fails_the_check() {
 fn an_undocumented_status_fails_the_check() {
     crate::support::contract::check_response("GET", "/v1.0/vims", 418, &json!({}), "{}");
 }
+
+/// A request past `api_request_timeout` gets a 408 envelope; the registration it started
+/// still completes whole (row and key together), never half.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_vim_gets_a_408_and_the_flow_still_completes_whole() {
+    use crate::support::{KeyMode, Keystone, openstack_vim, test_config};
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let keystone = Keystone::start().await;
+    keystone.delay(std::time::Duration::from_millis(1500));
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(&db, dir.path(), KeyMode::Legacy);
+    config.request_timeout = std::time::Duration::from_millis(300);
+    let app = TestApp::with_config(config).await;
+
+    let reply = app.create(&openstack_vim(&keystone, "t", "SLOW")).await;
+    assert_eq!(reply.status, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(reply.error().0, "HTTPRequestTimeout");
+
+    let mut listed = json!([]);
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        listed = app.list("name=SLOW&fields=id").await.body["vims"].clone();
+        if listed.as_array().is_some_and(|v| !v.is_empty()) {
+            break;
+        }
+    }
+    let id = listed[0]["id"]
+        .as_str()
+        .expect("the registration completed")
+        .to_owned();
+    assert_eq!(app.key_files(), [id]);
+}
