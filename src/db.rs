@@ -24,9 +24,13 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     if url.backend() != Backend::Sqlite {
         options.max_connections(config.max_pool_size);
     }
-    Database::connect(options)
-        .await
-        .with_context(|| format!("connecting to [database] connection = {}", url.redacted()))
+    Database::connect(options).await.with_context(|| {
+        format!(
+            "could not connect to [database] connection = {} within 10 s: is the database \
+             running, reachable and accepting these credentials?",
+            url.redacted()
+        )
+    })
 }
 
 /// The embedded database lives under the state directory; the first run creates it (0700).

@@ -42,23 +42,25 @@ impl fmt::Debug for Fingerprint {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The cause is part of the message, not a `source`: chained error printing would repeat it.
+    #[error("{path}: {cause}")]
+    Io { path: String, cause: std::io::Error },
     #[error("{path} is not a Fernet key (expected 32 bytes of urlsafe base64)")]
     NotAKey { path: String },
     #[error("{path} already exists; pass --force to replace it")]
     Exists { path: String },
 }
 
-fn io_error(path: &Path, source: std::io::Error) -> KeyFileError {
+fn io_error(path: &Path, cause: std::io::Error) -> KeyFileError {
     KeyFileError::Io {
         path: path.display().to_string(),
-        source,
+        cause,
     }
+}
+
+/// tempfile's errors name its temporary file; the operator knows only the target path.
+fn plain(err: std::io::Error) -> std::io::Error {
+    std::io::Error::from(err.kind())
 }
 
 pub fn generate_key() -> String {
@@ -91,6 +93,12 @@ pub fn write_key_file(path: &Path, key: &str, replace: bool) -> Result<Fingerpri
     let exists = || KeyFileError::Exists {
         path: path.display().to_string(),
     };
+    if !dir.is_dir() {
+        return Err(io_error(
+            dir,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+        ));
+    }
     if !replace && path.exists() {
         return Err(exists());
     }
@@ -98,18 +106,19 @@ pub fn write_key_file(path: &Path, key: &str, replace: bool) -> Result<Fingerpri
     let mut tmp = tempfile::Builder::new()
         .prefix(".tacker-vim-key-")
         .tempfile_in(dir)
-        .map_err(|e| io_error(path, e))?;
+        .map_err(|e| io_error(path, plain(e)))?;
     tmp.write_all(key.as_bytes())
         .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| io_error(path, e))?;
+        .map_err(|e| io_error(path, plain(e)))?;
     if replace {
-        tmp.persist(path).map_err(|e| io_error(path, e.error))?;
+        tmp.persist(path)
+            .map_err(|e| io_error(path, plain(e.error)))?;
     } else {
         tmp.persist_noclobber(path).map_err(|e| {
             if e.error.kind() == std::io::ErrorKind::AlreadyExists {
                 exists()
             } else {
-                io_error(path, e.error)
+                io_error(path, plain(e.error))
             }
         })?;
     }

@@ -49,9 +49,9 @@ impl FernetFileStore {
                 .recursive(true)
                 .mode(0o700)
                 .create(dir)
-                .map_err(|source| KeyFileError::Io {
+                .map_err(|cause| KeyFileError::Io {
                     path: dir.display().to_string(),
-                    source,
+                    cause,
                 })?;
         }
         let default_key = match default_secret_key {
@@ -127,7 +127,7 @@ impl FernetFileStore {
 async fn read_existing(path: PathBuf) -> Result<Option<(Fernet, Fingerprint)>> {
     tokio::task::spawn_blocking(move || match read_key_file(&path) {
         Ok((fernet, fingerprint, _)) => Ok(Some((fernet, fingerprint))),
-        Err(KeyFileError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        Err(KeyFileError::Io { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {
             Ok(None)
         }
         Err(err) => Err(Error::internal("reading a VIM key file", err)),
