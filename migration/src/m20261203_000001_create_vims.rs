@@ -23,9 +23,9 @@ impl MigrationTrait for Migration {
                     .col(boolean("shared").default(false))
                     .col(boolean("is_default").default(false))
                     .col(boolean_null("default_marker"))
-                    .col(date_time_null("created_at"))
-                    .col(date_time_null("updated_at"))
-                    .col(date_time("deleted_at"))
+                    .col(timestamp(manager, "created_at").null())
+                    .col(timestamp(manager, "updated_at").null())
+                    .col(timestamp(manager, "deleted_at").not_null())
                     .col(text_null("extra"))
                     .to_owned(),
             )
@@ -96,4 +96,16 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table("vims").to_owned())
             .await
     }
+}
+
+/// A timestamp column with microseconds on every backend. MySQL's plain `DATETIME` keeps
+/// whole seconds: two deletions of one name within a second would then collide on
+/// `(tenant_id, name, deleted_at)`, and responses would lose their fraction.
+fn timestamp(manager: &SchemaManager, name: &'static str) -> ColumnDef {
+    let mut column = ColumnDef::new(name);
+    match manager.get_database_backend() {
+        sea_orm_migration::sea_orm::DbBackend::MySql => column.custom("datetime(6)"),
+        _ => column.date_time(),
+    };
+    column
 }
