@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use fernet::Fernet;
 
 use super::{
-    CandidateKey, Fingerprint, KeyFileError, KeyStore, Opener, PendingKeyFile, SealingKey,
+    CandidateKey, Fingerprint, Found, KeyFileError, KeyStore, Opener, PendingKeyFile, SealingKey,
     generate_key, read_key_file, write_key_file,
 };
 use crate::error::{Error, Result};
@@ -124,16 +124,19 @@ impl FernetFileStore {
     }
 }
 
-async fn read_existing(path: PathBuf) -> Result<Option<(Fernet, Fingerprint)>> {
+/// What is at a per-VIM key path. Reading a 44-byte file is quick, but it is still a
+/// blocking call: it runs on tokio's blocking pool.
+async fn look_up(path: PathBuf) -> Result<Found> {
     tokio::task::spawn_blocking(move || match read_key_file(&path) {
-        Ok((fernet, fingerprint, _)) => Ok(Some((fernet, fingerprint))),
+        Ok((fernet, fingerprint, _)) => Found::Key(fernet, fingerprint),
         Err(KeyFileError::Io { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {
-            Ok(None)
+            Found::Absent
         }
-        Err(err) => Err(Error::internal("reading a VIM key file", err)),
+        Err(KeyFileError::NotAKey { .. }) => Found::Unusable("not a Fernet key".into()),
+        Err(err) => Found::Unusable(format!("unreadable: {err}")),
     })
     .await
-    .map_err(|e| Error::internal("key file task", e))?
+    .map_err(|e| Error::internal("key file task", e))
 }
 
 #[async_trait]
@@ -148,13 +151,22 @@ impl KeyStore for FernetFileStore {
         }
         let path = self.per_vim_path(vim_id)?;
         // Legacy mode reuses the VIM's key: overwriting it would orphan ciphertexts that are
-        // still stored until the new ones commit.
-        if let Some((fernet, fingerprint)) = read_existing(path.clone()).await? {
-            return Ok(SealingKey {
-                fernet,
-                fingerprint,
-                created: None,
-            });
+        // still stored until the new ones commit. A damaged file is the operator's to look at.
+        match look_up(path.clone()).await? {
+            Found::Key(fernet, fingerprint) => {
+                return Ok(SealingKey {
+                    fernet,
+                    fingerprint,
+                    created: None,
+                });
+            }
+            Found::Unusable(reason) => {
+                return Err(Error::VimKeyNotFound {
+                    vim_id: vim_id.to_owned(),
+                    tried: format!("{} ({reason})", path.display()),
+                });
+            }
+            Found::Absent => {}
         }
         let written = tokio::task::spawn_blocking(move || {
             let key = generate_key();
@@ -171,14 +183,17 @@ impl KeyStore for FernetFileStore {
             // Another request of this node created it first: use theirs.
             Err(KeyFileError::Exists { .. }) => {
                 let path = self.per_vim_path(vim_id)?;
-                let (fernet, fingerprint) = read_existing(path).await?.ok_or_else(|| {
-                    Error::internal("key file", anyhow::anyhow!("vanished while written"))
-                })?;
-                Ok(SealingKey {
-                    fernet,
-                    fingerprint,
-                    created: None,
-                })
+                match look_up(path).await? {
+                    Found::Key(fernet, fingerprint) => Ok(SealingKey {
+                        fernet,
+                        fingerprint,
+                        created: None,
+                    }),
+                    _ => Err(Error::internal(
+                        "key file",
+                        anyhow::anyhow!("another request's key file for {vim_id} is unusable"),
+                    )),
+                }
             }
             Err(err) => Err(Error::VimKeyNotFound {
                 vim_id: vim_id.to_owned(),
@@ -190,13 +205,13 @@ impl KeyStore for FernetFileStore {
     async fn opener(&self, vim_id: &str) -> Result<Opener> {
         let path = self.per_vim_path(vim_id)?;
         let mut candidates = vec![CandidateKey {
-            key: read_existing(path.clone()).await?,
+            found: look_up(path.clone()).await?,
             path,
         }];
         if let Some(default) = &self.default_key {
             candidates.push(CandidateKey {
                 path: default.path.clone(),
-                key: Some((default.fernet.clone(), default.fingerprint.clone())),
+                found: Found::Key(default.fernet.clone(), default.fingerprint.clone()),
             });
         }
         Ok(Opener::new(vim_id, candidates))

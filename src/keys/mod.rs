@@ -102,11 +102,19 @@ impl Drop for PendingKeyFile {
     }
 }
 
-/// One key this node holds, or the record that it does not hold it.
+/// One place a key may be, and what this node found there.
 #[derive(Clone)]
 pub struct CandidateKey {
     pub path: PathBuf,
-    pub key: Option<(Fernet, Fingerprint)>,
+    pub found: Found,
+}
+
+#[derive(Clone)]
+pub enum Found {
+    Key(Fernet, Fingerprint),
+    Absent,
+    /// There, but not usable (not a Fernet key, unreadable): the reason, for the message.
+    Unusable(String),
 }
 
 /// Opens a VIM's tokens with whichever candidate key verifies them.
@@ -127,7 +135,7 @@ impl Opener {
     /// file cannot shadow the key that really sealed it.
     pub fn open(&self, token: &str) -> Result<SecretString> {
         for candidate in &self.candidates {
-            let Some((fernet, _)) = &candidate.key else {
+            let Found::Key(fernet, _) = &candidate.found else {
                 continue;
             };
             // Stored credentials carry no TTL, so a token's timestamp is no freshness claim:
@@ -152,9 +160,10 @@ impl Opener {
         let tried: Vec<String> = self
             .candidates
             .iter()
-            .map(|c| match &c.key {
-                None => format!("{} (absent on this node)", c.path.display()),
-                Some((_, fp)) => format!(
+            .map(|c| match &c.found {
+                Found::Absent => format!("{} (absent on this node)", c.path.display()),
+                Found::Unusable(reason) => format!("{} ({reason})", c.path.display()),
+                Found::Key(_, fp) => format!(
                     "{} (fingerprint {fp}: does not open its secrets)",
                     c.path.display()
                 ),

@@ -241,3 +241,28 @@ async fn python_opens_tokens_and_keys_made_here() {
     );
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "pässwörd");
 }
+
+#[tokio::test]
+async fn a_damaged_per_vim_file_does_not_hide_the_default_key() {
+    let dir = tempfile::tempdir().unwrap();
+    write_key_file(&dir.path().join("default.key"), &generate_key(), false).unwrap();
+    let store = FernetFileStore::open(dir.path(), Some("default.key")).unwrap();
+    let token = store.sealing_key(VIM).await.unwrap().encrypt("pw");
+    std::fs::write(dir.path().join(VIM), "garbage").unwrap();
+    let opener = store.opener(VIM).await.unwrap();
+    assert_eq!(opener.open(&token).unwrap().expose_secret(), "pw");
+    let err = opener.open(
+        &vectors()["other_key_token"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let text = err.unwrap_err().to_string();
+    assert!(text.contains("not a Fernet key"), "{text}");
+
+    // In legacy mode a damaged file is reported, never overwritten.
+    let legacy = FernetFileStore::open(dir.path(), None).unwrap();
+    let err = legacy.sealing_key(VIM).await.unwrap_err();
+    assert!(matches!(err, Error::VimKeyNotFound { .. }), "{err}");
+    assert_eq!(std::fs::read(dir.path().join(VIM)).unwrap(), b"garbage");
+}
