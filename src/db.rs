@@ -19,7 +19,11 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.expose().to_owned());
     options
         .sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings every connection it hands out by default: a second round trip on every
+        // request. Pinging only connections idle for a while still catches ones the database
+        // dropped (a restart, an idle timeout).
+        .test_before_acquire_if_idle_for(Duration::from_secs(30));
     // SQLite stays on sea-orm's one connection: a single writer, no SQLITE_BUSY.
     if url.backend() != Backend::Sqlite {
         options.max_connections(config.max_pool_size);

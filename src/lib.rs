@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 
 pub use api::build_app;
 use config::Config;
@@ -70,6 +71,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let local: SocketAddr = listener.local_addr()?;
     tracing::info!(address = %local, "tacker-vim listening");
+    // Responses are written whole; Nagle's delay would only hold them back.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, build_app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
