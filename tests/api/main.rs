@@ -8,5 +8,6 @@ mod support;
 mod cli;
 mod contract;
 mod keys;
+mod multinode;
 mod races;
 mod vims;
