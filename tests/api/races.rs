@@ -89,3 +89,21 @@ on_every_backend!(
         );
     }
 );
+
+on_every_backend!(
+    instances_starting_together_migrate_once,
+    |db: TestDb| async move {
+        // Four instances start at once on the same empty database: the migration lock makes
+        // every one of them come up.
+        let key = tacker_vim::keys::generate_key();
+        let nodes = join_all((0..4).map(|_| TestApp::node(&db, KeyMode::Default, &key))).await;
+        let keystone = Keystone::start().await;
+        let id = nodes[0]
+            .create(&openstack_vim(&keystone, "t", "ONE"))
+            .await
+            .id();
+        for node in &nodes {
+            assert_eq!(node.show(&id).await.status, StatusCode::OK);
+        }
+    }
+);
