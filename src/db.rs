@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::{Config, database_url::Backend};
@@ -95,6 +96,17 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
             txn.commit().await?;
             result
         }
-        _ => Migrator::up(db, None).await,
+        _ => {
+            // SQLite: an IMMEDIATE transaction holds the write lock from BEGIN, so a second
+            // process on the same file waits (busy timeout) and then finds the work done.
+            let txn = db
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                })
+                .await?;
+            Migrator::up(&txn, None).await?;
+            txn.commit().await
+        }
     }
 }
