@@ -40,16 +40,8 @@ impl Proc {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .env("HOME", home)
-            .env_remove("XDG_STATE_HOME")
-            .env_remove("TACKER_VIM_CONFIG_FILE")
-            .env_remove("RUST_LOG");
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("OS_") {
-                command.env_remove(&name);
-            }
-        }
+            .stderr(Stdio::piped());
+        crate::support::isolate(&mut command, home);
         for (name, value) in env {
             command.env(name, value);
         }
@@ -610,89 +602,90 @@ fn start_up_errors_name_the_problem() {
         );
     }
 
-    // Configuration errors stop `serve` and `db upgrade` alike.
-    for command in ["serve", "db"] {
-        let argv = |conf: &Path| -> Vec<String> {
-            let mut args: Vec<String> = match command {
-                "serve" => vec!["serve".into()],
-                _ => vec!["db".into(), "upgrade".into()],
-            };
-            args.extend(["--config-file".into(), conf.display().to_string()]);
-            args
-        };
-
-        {
-            let case = Case::new();
-            let conf = case.conf("bind_port = ninety\n", "", "");
-            let args = argv(&conf);
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            assert_start_fails(
-                &format!("{command}: bind_port = ninety"),
-                &args,
-                case.home.path(),
-                &[],
-                &["[DEFAULT] bind_port", path_str(&conf)],
-                &[],
-            );
-        }
-
-        {
-            let case = Case::new();
-            let conf = case.conf("auth_strategy = keystone\n", "", "");
-            let args = argv(&conf);
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            assert_start_fails(
-                &format!("{command}: auth_strategy = keystone"),
-                &args,
-                case.home.path(),
-                &[],
-                &["auth_strategy"],
-                &[],
-            );
-        }
-
-        {
-            let case = Case::new();
-            let conf = case.conf("", "", "use_barbican = True\n");
-            let args = argv(&conf);
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            assert_start_fails(
-                &format!("{command}: use_barbican = True"),
-                &args,
-                case.home.path(),
-                &[],
-                &["use_barbican"],
-                &[],
-            );
-        }
-
-        {
-            let case = Case::new();
-            let args = argv(Path::new("/nonexistent.conf"));
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            assert_start_fails(
-                &format!("{command}: --config-file /nonexistent.conf"),
-                &args,
-                case.home.path(),
-                &[],
-                &["/nonexistent.conf"],
-                &[],
-            );
-        }
-
-        {
+    // Configuration errors stop `serve` and `db upgrade` alike. Each case: what it is, the
+    // [DEFAULT] / [database] / [vim_keys] lines (or a missing file), what stderr must say,
+    // and what it must never say.
+    struct ConfCase {
+        what: &'static str,
+        default: &'static str,
+        database: &'static str,
+        vim_keys: &'static str,
+        missing_file: bool,
+        says: &'static [&'static str],
+        never: &'static [&'static str],
+    }
+    let cases = [
+        ConfCase {
+            what: "bind_port = ninety",
+            default: "bind_port = ninety\n",
+            database: "",
+            vim_keys: "",
+            missing_file: false,
+            says: &["[DEFAULT] bind_port"],
+            never: &[],
+        },
+        ConfCase {
+            what: "auth_strategy = keystone",
+            default: "auth_strategy = keystone\n",
+            database: "",
+            vim_keys: "",
+            missing_file: false,
+            says: &["auth_strategy"],
+            never: &[],
+        },
+        ConfCase {
+            what: "use_barbican = True",
+            default: "",
+            database: "",
+            vim_keys: "use_barbican = True\n",
+            missing_file: false,
+            says: &["use_barbican"],
+            never: &[],
+        },
+        ConfCase {
+            what: "--config-file /nonexistent.conf",
+            default: "",
+            database: "",
+            vim_keys: "",
+            missing_file: true,
+            says: &["/nonexistent.conf"],
+            never: &[],
+        },
+        ConfCase {
             // Port 1 on loopback: nothing listens, the connection is refused at once.
+            what: "unreachable PostgreSQL",
+            default: "",
+            database: "connection = postgresql://u:SeCrEt@127.0.0.1:1/x\n",
+            vim_keys: "",
+            missing_file: false,
+            says: &["***"],
+            never: &["SeCrEt"],
+        },
+    ];
+    for command in ["serve", "db"] {
+        for c in &cases {
             let case = Case::new();
-            let conf = case.conf("", "connection = postgresql://u:SeCrEt@127.0.0.1:1/x\n", "");
-            let args = argv(&conf);
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let conf = if c.missing_file {
+                PathBuf::from("/nonexistent.conf")
+            } else {
+                case.conf(c.default, c.database, c.vim_keys)
+            };
+            let mut args: Vec<&str> = match command {
+                "serve" => vec!["serve"],
+                _ => vec!["db", "upgrade"],
+            };
+            args.extend(["--config-file", path_str(&conf)]);
+            let mut says = c.says.to_vec();
+            if !c.missing_file && c.default.contains("bind_port") {
+                says.push(path_str(&conf));
+            }
             assert_start_fails(
-                &format!("{command}: unreachable PostgreSQL"),
+                &format!("{command}: {}", c.what),
                 &args,
                 case.home.path(),
                 &[],
-                &["***"],
-                &["SeCrEt"],
+                &says,
+                c.never,
             );
         }
     }

@@ -194,6 +194,22 @@ impl TestApp {
     }
 }
 
+/// Gives a process of the service `home` as HOME and none of the caller's settings (`OS_*`,
+/// `XDG_STATE_HOME`, `TACKER_VIM_CONFIG_FILE`, `RUST_LOG`), so a developer's environment
+/// cannot change what a test sees.
+pub fn isolate(command: &mut std::process::Command, home: &Path) {
+    command
+        .env("HOME", home)
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("TACKER_VIM_CONFIG_FILE")
+        .env_remove("RUST_LOG");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("OS_") {
+            command.env_remove(&name);
+        }
+    }
+}
+
 /// A valid OpenStack VIM for `keystone`.
 pub fn openstack_vim(keystone: &Keystone, tenant: &str, name: &str) -> Value {
     json!({"vim": {

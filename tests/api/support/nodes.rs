@@ -163,16 +163,8 @@ impl Node {
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
-            .process_group(0)
-            .env("HOME", self._dir.path())
-            .env_remove("XDG_STATE_HOME")
-            .env_remove("TACKER_VIM_CONFIG_FILE")
-            .env_remove("RUST_LOG");
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("OS_") {
-                command.env_remove(&name);
-            }
-        }
+            .process_group(0);
+        super::isolate(&mut command, self._dir.path());
         self.child = Some(
             command
                 .spawn()
