@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use entity::vims;
 use sea_orm::{ColumnTrait, Condition};
 
-use super::request::parse_bool_str;
+use super::request::{nul_not_permitted, parse_bool_str};
 use crate::error::{Error, Result};
 
 /// Parameters that are never filters (Tacker's sorting and paging, off by default, ignored).
@@ -85,7 +85,12 @@ pub fn parse_list_query(params: &[(String, String)]) -> Result<ListQuery> {
     for (name, values) in groups {
         let (col, kind) = column(name).expect("filtered above");
         let expr = match kind {
-            Kind::Text => col.is_in(values.iter().map(|v| v.to_string())),
+            Kind::Text => {
+                if values.iter().any(|v| v.contains('\0')) {
+                    return Err(nul_not_permitted(name));
+                }
+                col.is_in(values.iter().map(|v| v.to_string()))
+            }
             Kind::Bool => col.is_in(
                 values
                     .iter()
@@ -111,15 +116,20 @@ pub fn parse_list_query(params: &[(String, String)]) -> Result<ListQuery> {
     Ok(query)
 }
 
-/// `YYYY-MM-DD HH:MM:SS[.ffffff]`, as the API prints it (a `T` separator is accepted).
+/// `YYYY-MM-DD HH:MM:SS[.ffffff]`, as the API prints it (a `T` separator is accepted), in
+/// the years every backend can store (1 to 9999).
 fn parse_time(name: &str, value: &str) -> Result<NaiveDateTime> {
+    use chrono::Datelike;
     let normalized = value.replacen('T', " ", 1);
-    NaiveDateTime::parse_from_str(&normalized, "%Y-%m-%d %H:%M:%S%.f").map_err(|_| {
-        Error::invalid_input(
-            name,
-            format!("'{value}' is not a valid time (YYYY-MM-DD HH:MM:SS[.ffffff])"),
-        )
-    })
+    NaiveDateTime::parse_from_str(&normalized, "%Y-%m-%d %H:%M:%S%.f")
+        .ok()
+        .filter(|t| (1..=9999).contains(&t.year()))
+        .ok_or_else(|| {
+            Error::invalid_input(
+                name,
+                format!("'{value}' is not a valid time (YYYY-MM-DD HH:MM:SS[.ffffff])"),
+            )
+        })
 }
 
 #[cfg(test)]

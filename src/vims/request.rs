@@ -225,6 +225,7 @@ fn take(vim: &mut Map<String, Value>, key: &str) -> Value {
 
 fn string_attr(attr: &str, value: Value, max_len: usize) -> Result<String> {
     match value {
+        Value::String(s) if s.contains('\0') => Err(nul_not_permitted(attr)),
         Value::String(s) if s.chars().count() > max_len => Err(Error::invalid_input(
             attr,
             format!("'{s}' exceeds maximum length of {max_len}"),
@@ -235,6 +236,12 @@ fn string_attr(attr: &str, value: Value, max_len: usize) -> Result<String> {
             format!("'{}' is not a valid string", py_str(&other)),
         )),
     }
+}
+
+/// PostgreSQL cannot store U+0000 in text: a value one supported database cannot hold is
+/// invalid input on all of them.
+pub fn nul_not_permitted(attr: &str) -> Error {
+    Error::invalid_input(attr, "NUL characters are not permitted")
 }
 
 fn not_empty_string(attr: &str, value: Value, max_len: usize) -> Result<String> {

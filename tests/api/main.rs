@@ -10,4 +10,5 @@ mod contract;
 mod keys;
 mod multinode;
 mod races;
+mod regressions;
 mod vims;
