@@ -2,17 +2,20 @@
 
 use axum::Json;
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::body::JsonBody;
 use crate::AppState;
-use crate::error::Result;
-use crate::vims::{Vim, parse_list_query};
+use crate::error::{Error, Result};
+use crate::vims::{Vim, VimPages, parse_list_query};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,12 +33,6 @@ struct VimBody<T> {
     vim: T,
 }
 
-/// `{"vims": [...]}`
-#[derive(Serialize)]
-struct VimsBody<T> {
-    vims: Vec<T>,
-}
-
 /// Tacker routes take an optional format suffix (`<id>.json`); ids never contain a dot.
 fn strip_format(vim_id: &str) -> &str {
     vim_id.split('.').next().unwrap_or(vim_id)
@@ -50,12 +47,74 @@ fn query_pairs(query: Option<String>) -> Vec<(String, String)> {
 async fn list_vims(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response> {
     let query = parse_list_query(&query_pairs(query))?;
     let fields = query.fields.clone();
-    let vims = state.vims.list(query).await?;
-    let vims = vims
-        .iter()
-        .map(|vim| select_fields(render(vim), &fields))
-        .collect();
-    Ok(Json(VimsBody { vims }).into_response())
+    let mut body = ListBody {
+        pages: state.vims.list(query).await?,
+        fields,
+        written: 0,
+        finished: false,
+    };
+    let first = body.next_chunk().await?;
+    let json = [(CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+    if body.finished {
+        // The usual case: the whole list in one piece, with a Content-Length as Tacker sends.
+        return Ok((json, first).into_response());
+    }
+    // A long list goes out as it is read, a page at a time, never whole in memory.
+    let rest = futures_util::stream::unfold(body, |mut body| async move {
+        if body.finished {
+            return None;
+        }
+        let chunk = body.next_chunk().await;
+        if let Err(err) = &chunk {
+            // Headers are gone: all that is left is to cut the response short.
+            tracing::error!(error = %err, "a list failed while streaming");
+            body.finished = true;
+        }
+        Some((chunk, body))
+    });
+    let stream = futures_util::stream::once(async move { Ok(first) }).chain(rest);
+    Ok((json, Body::from_stream(stream)).into_response())
+}
+
+/// `{"vims": [...]}` written a chunk at a time.
+struct ListBody {
+    pages: VimPages,
+    fields: Vec<String>,
+    written: usize,
+    finished: bool,
+}
+
+/// Bytes per chunk of a streamed list.
+const CHUNK: usize = 64 * 1024;
+
+impl ListBody {
+    async fn next_chunk(&mut self) -> Result<Bytes> {
+        let mut out = Vec::with_capacity(CHUNK + 4096);
+        // Only the first chunk can start with no VIM written: a chunk that does not finish the
+        // list holds at least one.
+        if self.written == 0 {
+            out.extend_from_slice(b"{\"vims\":[");
+        }
+        while out.len() < CHUNK {
+            match self.pages.next().await {
+                Some(vim) => {
+                    if self.written > 0 {
+                        out.push(b',');
+                    }
+                    let item = select_fields(render(&vim?), &self.fields);
+                    serde_json::to_writer(&mut out, &item)
+                        .map_err(|e| Error::internal("rendering a VIM", e))?;
+                    self.written += 1;
+                }
+                None => {
+                    out.extend_from_slice(b"]}");
+                    self.finished = true;
+                    break;
+                }
+            }
+        }
+        Ok(Bytes::from(out))
+    }
 }
 
 async fn show_vim(

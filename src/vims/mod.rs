@@ -88,6 +88,50 @@ impl Vim {
     }
 }
 
+/// Rows fetched per list query: memory stays bounded however many VIMs a list returns.
+const LIST_PAGE: u64 = 256;
+
+/// A list of VIMs, read from the database a page at a time.
+pub struct VimPages {
+    db: DatabaseConnection,
+    condition: sea_orm::Condition,
+    page: std::vec::IntoIter<store::Row>,
+    last_id: Option<String>,
+    exhausted: bool,
+}
+
+impl VimPages {
+    async fn fetch(&mut self) -> Result<()> {
+        let rows = store::list_live_page(
+            &self.db,
+            self.condition.clone(),
+            self.last_id.as_deref(),
+            LIST_PAGE,
+        )
+        .await?;
+        self.exhausted = (rows.len() as u64) < LIST_PAGE;
+        self.page = rows.into_iter();
+        Ok(())
+    }
+
+    /// The next VIM, reading the next page when this one is used up.
+    pub async fn next(&mut self) -> Option<Result<Vim>> {
+        loop {
+            if let Some(row) = self.page.next() {
+                self.last_id = Some(row.0.id.clone());
+                return Some(Vim::from_row(row));
+            }
+            if self.exhausted {
+                return None;
+            }
+            if let Err(err) = self.fetch().await {
+                self.exhausted = true;
+                return Some(Err(err));
+            }
+        }
+    }
+}
+
 /// The VIM flows, with what they need. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct VimService {
@@ -114,12 +158,18 @@ impl VimService {
         &self.db
     }
 
-    pub async fn list(&self, query: ListQuery) -> Result<Vec<Vim>> {
-        store::list_live(&self.db, query.condition)
-            .await?
-            .into_iter()
-            .map(Vim::from_row)
-            .collect()
+    /// The live VIMs matching `query`, in id order. The first page is read now, so a query
+    /// the database rejects fails here, before any response is under way.
+    pub async fn list(&self, query: ListQuery) -> Result<VimPages> {
+        let mut pages = VimPages {
+            db: self.db.clone(),
+            condition: query.condition,
+            page: Vec::new().into_iter(),
+            last_id: None,
+            exhausted: false,
+        };
+        pages.fetch().await?;
+        Ok(pages)
     }
 
     pub async fn show(&self, id: &str) -> Result<Vim> {

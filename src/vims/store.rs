@@ -6,7 +6,7 @@ use entity::{vimauths, vims};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, SqlErr, TransactionTrait,
+    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
 
 use crate::error::{Error, Result};
@@ -58,13 +58,24 @@ pub async fn find_live(db: &impl ConnectionTrait, id: &str) -> Result<Option<Row
     pair(found)
 }
 
-pub async fn list_live(db: &DatabaseConnection, filters: Condition) -> Result<Vec<Row>> {
-    let rows = vims::Entity::find()
+/// Up to `limit` live VIMs matching `filters`, in id order, after the id `after`: a list is
+/// read a page at a time (keyset), so a long one is never held in memory whole.
+pub async fn list_live_page(
+    db: &DatabaseConnection,
+    filters: Condition,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Row>> {
+    let mut query = vims::Entity::find()
         .filter(vims::Column::DeletedAt.eq(live()))
-        .filter(filters)
+        .filter(filters);
+    if let Some(id) = after {
+        query = query.filter(vims::Column::Id.gt(id));
+    }
+    let rows = query
         .find_also_related(vimauths::Entity)
-        .order_by_asc(vims::Column::CreatedAt)
         .order_by_asc(vims::Column::Id)
+        .limit(limit)
         .all(db)
         .await?;
     rows.into_iter()

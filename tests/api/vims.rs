@@ -580,3 +580,45 @@ on_every_backend!(kubernetes_vims_seal_every_secret, |db: TestDb| async move {
         "If you want to register kubernetes vim with helm, please set ssl_ca_cert."
     );
 });
+
+on_every_backend!(
+    a_long_list_is_read_and_sent_in_pieces,
+    |db: TestDb| async move {
+        // More VIMs than one database page (256) and than one response chunk (64 KiB).
+        let dir = tempfile::tempdir().unwrap();
+        let mut config =
+            crate::support::test_config(&db, dir.path(), crate::support::KeyMode::Legacy);
+        config.validate_vim = false;
+        let app = TestApp::with_config(config).await;
+        let keystone = Keystone::start().await;
+        let mut ids = Vec::new();
+        for i in 0..300 {
+            let tenant = if i % 3 == 0 { "third" } else { "rest" };
+            ids.push(
+                app.create(&openstack_vim(&keystone, tenant, &format!("V{i:03}")))
+                    .await
+                    .id(),
+            );
+        }
+        ids.sort();
+
+        let all = app.list("").await;
+        assert_eq!(all.status, StatusCode::OK);
+        assert!(all.raw.len() > 64 * 1024);
+        let listed: Vec<&str> = all.body["vims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed, ids, "every VIM once, in id order");
+        assert_eq!(keys(&all.body["vims"][299]), FIELD_ORDER);
+
+        let third = app.list("tenant_id=third&fields=name").await;
+        assert_eq!(third.body["vims"].as_array().unwrap().len(), 100);
+        assert_eq!(keys(&third.body["vims"][0]), ["name"]);
+        // A short list is one piece with its length, as Tacker sends it.
+        assert!(third.headers.contains_key("content-length"));
+        assert!(!all.headers.contains_key("content-length"));
+    }
+);
