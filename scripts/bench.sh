@@ -478,6 +478,7 @@ if [ "$BIG" = 1 ]; then
 fi
 
 PEAK_RSS_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$TACKER_PID/status")
+END_RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$TACKER_PID/status")
 kill -0 "$TACKER_PID" 2>/dev/null || die "tacker-vim died during the runs"
 
 # pgbench: the database alone, same client counts, as a yardstick for "show one VIM".
@@ -511,7 +512,7 @@ CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
     echo "- binary: ${BIN#"$ROOT"/} (commit $COMMIT); backend: $BACKEND; $VIMS VIMs seeded; wrk 1 thread, $DURATION per run, 127.0.0.1"
     echo "- machine: $(nproc) CPUs ($CPU); load generator, Keystone stub (Python) and database on the same machine"
     echo "- start-up to first 200 on GET /: $STARTUP_MS ms (fresh database, migrations included)"
-    echo "- RSS after start-up: $((RSS_IDLE_KB / 1024)) MiB; peak RSS (VmHWM) after all runs: $((PEAK_RSS_KB / 1024)) MiB"
+    echo "- RSS after start-up: $((RSS_IDLE_KB / 1024)) MiB; after all runs: $((END_RSS_KB / 1024)) MiB; peak (VmHWM): $((PEAK_RSS_KB / 1024)) MiB"
     echo "- create and update vim_project call the Keystone stub (version, token, regions) on every request"
     echo
     echo "| scenario | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors | show ÷ pgbench | notes |"
