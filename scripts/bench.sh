@@ -126,16 +126,8 @@ DB=""
 PGBENCH_DB=""
 PIDS=()
 
-stop_pid() {
-    local pid=$1
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
+# shellcheck source=scripts/lib/stop-pid.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/stop-pid.sh"
 
 cleanup() {
     local rc=$? pid

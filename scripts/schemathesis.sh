@@ -41,8 +41,6 @@ report_dir="$(absolute "${SCHEMATHESIS_REPORT_DIR:-target/schemathesis-report}")
 seed="${SCHEMATHESIS_SEED:-20261203}"
 max_examples="${SCHEMATHESIS_MAX_EXAMPLES:-300}"
 run_timeout="${SCHEMATHESIS_TIMEOUT:-600}"
-requirements="$root/tests/schemathesis/requirements.txt"
-python="${PYTHON:-python3}"
 
 if [ ! -x "$binary" ]; then
   echo "schemathesis.sh: no tacker-vim binary at $binary: run \`cargo build --bin tacker-vim\`" \
@@ -50,24 +48,8 @@ if [ ! -x "$binary" ]; then
   exit 2
 fi
 
-# The venv: rebuilt when its interpreter is gone, pip run only when the requirements or the
-# interpreter changed since the last install (the stamp holds their hash).
-if ! "$venv/bin/python" -c '' >/dev/null 2>&1; then
-  "$python" -m venv --clear "$venv" >&2
-fi
-stamp="$venv/.requirements.stamp"
-want="$(
-  {
-    sha256sum "$requirements" | cut -d' ' -f1
-    "$venv/bin/python" -c 'import sys; print(sys.version)'
-  } | sha256sum | cut -d' ' -f1
-)"
-if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
-  rm -f "$stamp"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-    -r "$requirements" >&2
-  printf '%s\n' "$want" >"$stamp"
-fi
+python="${PYTHON:-python3}"
+venv="$(bash "$root/scripts/venv.sh" tests/schemathesis/requirements.txt "$venv")"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/tacker-vim-schemathesis.XXXXXX")"
 server_pid=""

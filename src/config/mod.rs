@@ -211,33 +211,31 @@ impl Config {
                     .into(),
             });
         }
-        if raw.oslo_middleware.max_request_body_size == 0 {
-            return Err(invalid_option(
+        for (section, option, value) in [
+            (
                 "oslo_middleware",
                 "max_request_body_size",
-                "must be greater than 0",
-            ));
-        }
-        if raw.default.api_request_timeout == 0 {
-            return Err(invalid_option(
+                raw.oslo_middleware.max_request_body_size as u64,
+            ),
+            (
                 "DEFAULT",
                 "api_request_timeout",
-                "must be greater than 0",
-            ));
-        }
-        if raw.nfvo_vim.validation_timeout == 0 {
-            return Err(invalid_option(
+                raw.default.api_request_timeout,
+            ),
+            (
                 "nfvo_vim",
                 "validation_timeout",
-                "must be greater than 0",
-            ));
-        }
-        if raw.database.max_pool_size == 0 {
-            return Err(invalid_option(
+                raw.nfvo_vim.validation_timeout,
+            ),
+            (
                 "database",
                 "max_pool_size",
-                "must be greater than 0",
-            ));
+                u64::from(raw.database.max_pool_size),
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid_option(section, option, "must be greater than 0"));
+            }
         }
         let default_secret_key = match raw.vim_keys.default_secret_key.trim() {
             "" => None,
