@@ -5,8 +5,8 @@ use chrono::NaiveDateTime;
 use entity::{vimauths, vims};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, LoaderTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
 
 use crate::error::{Error, Result};
@@ -59,7 +59,9 @@ pub async fn find_live(db: &impl ConnectionTrait, id: &str) -> Result<Option<Row
 }
 
 /// Up to `limit` live VIMs matching `filters`, in id order, after the id `after`: a list is
-/// read a page at a time (keyset), so a long one is never held in memory whole.
+/// read a page at a time (keyset), so a long one is never held in memory whole. The page's
+/// `vimauths` rows come by a second query on its ids: a join ordered by id made PostgreSQL
+/// merge-scan `vimauths` from its start for every page, quadratic in the list's length.
 pub async fn list_live_page(
     db: &DatabaseConnection,
     filters: Condition,
@@ -72,13 +74,14 @@ pub async fn list_live_page(
     if let Some(id) = after {
         query = query.filter(vims::Column::Id.gt(id));
     }
-    let rows = query
-        .find_also_related(vimauths::Entity)
+    let page = query
         .order_by_asc(vims::Column::Id)
         .limit(limit)
         .all(db)
         .await?;
-    rows.into_iter()
+    let auths = page.load_one(vimauths::Entity, db).await?;
+    page.into_iter()
+        .zip(auths)
         .map(|row| pair(Some(row)).map(|r| r.expect("a row")))
         .collect()
 }
