@@ -59,29 +59,32 @@ pub async fn find_live(db: &impl ConnectionTrait, id: &str) -> Result<Option<Row
 }
 
 /// Up to `limit` live VIMs matching `filters`, in id order, after the id `after`: a list is
-/// read a page at a time (keyset), so a long one is never held in memory whole. The page's
-/// `vimauths` rows come by a second query on its ids: a join ordered by id made PostgreSQL
-/// merge-scan `vimauths` from its start for every page, quadratic in the list's length.
+/// read a page at a time (keyset), so a long one is never held in memory whole.
+///
+/// The first page joins `vimauths` (one statement: the clients' look-ups by id and name are
+/// one page). Later pages load their `vimauths` by a second query on their ids: joined and
+/// ordered by id from the middle, PostgreSQL merge-scanned `vimauths` from its first row for
+/// every page, quadratic in the list's length.
 pub async fn list_live_page(
     db: &DatabaseConnection,
     filters: Condition,
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Row>> {
-    let mut query = vims::Entity::find()
+    let query = vims::Entity::find()
         .filter(vims::Column::DeletedAt.eq(live()))
-        .filter(filters);
-    if let Some(id) = after {
-        query = query.filter(vims::Column::Id.gt(id));
-    }
-    let page = query
+        .filter(filters)
         .order_by_asc(vims::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let auths = page.load_one(vimauths::Entity, db).await?;
-    page.into_iter()
-        .zip(auths)
+        .limit(limit);
+    let rows = match after {
+        None => query.find_also_related(vimauths::Entity).all(db).await?,
+        Some(id) => {
+            let page = query.filter(vims::Column::Id.gt(id)).all(db).await?;
+            let auths = page.load_one(vimauths::Entity, db).await?;
+            page.into_iter().zip(auths).collect()
+        }
+    };
+    rows.into_iter()
         .map(|row| pair(Some(row)).map(|r| r.expect("a row")))
         .collect()
 }
