@@ -441,6 +441,8 @@ measure() {
     socket_errors=$((connect + read + write + timeout))
     auths=$((auths_after - auths_before))
     [ "$auths" -eq 0 ] || note="Keystone auths: $auths"
+    # wrk counts only answers that end within the run; 0 req/s then means "slower than the run".
+    [ "$requests" -gt 0 ] || note="no answer ended within $DURATION (each takes longer at this concurrency)"
     ROWS+=("$label|$conns|$rps|$(ms "$p50_us")|$(ms "$p99_us")|$status|$socket_errors|$note")
     log "$(printf '%-34s c=%-3s %8s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  socket errors %s %s' \
         "$label" "$conns" "$rps" "$(ms "$p50_us")" "$(ms "$p99_us")" "$status" "$socket_errors" "$note")"
