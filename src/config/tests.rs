@@ -1,3 +1,6 @@
+// figment's `Jail::expect_with` fixes its closures' (large) error type.
+#![allow(clippy::result_large_err)]
+
 use super::*;
 use figment::Jail;
 

@@ -251,12 +251,7 @@ async fn a_damaged_per_vim_file_does_not_hide_the_default_key() {
     std::fs::write(dir.path().join(VIM), "garbage").unwrap();
     let opener = store.opener(VIM).await.unwrap();
     assert_eq!(opener.open(&token).unwrap().expose_secret(), "pw");
-    let err = opener.open(
-        &vectors()["other_key_token"]["token"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    );
+    let err = opener.open(vectors()["other_key_token"]["token"].as_str().unwrap());
     let text = err.unwrap_err().to_string();
     assert!(text.contains("not a Fernet key"), "{text}");
 

@@ -228,10 +228,10 @@ impl VimService {
         {
             return Err(Error::DuplicateName);
         }
-        if new.is_default {
-            if let Some(existing_id) = store::find_default(&self.db, &new.tenant_id, None).await? {
-                return Err(Error::DefaultDuplicate { existing_id });
-            }
+        if new.is_default
+            && let Some(existing_id) = store::find_default(&self.db, &new.tenant_id, None).await?
+        {
+            return Err(Error::DefaultDuplicate { existing_id });
         }
         let placement = self.drivers.validate(&credentials.access()?).await?;
 
@@ -253,7 +253,6 @@ impl VimService {
             updated_at: Set(None),
             deleted_at: Set(store::live()),
             extra: Set(Some(Value::Object(new.extra.clone()).to_string())),
-            ..Default::default()
         };
         let auth = vimauths::ActiveModel {
             id: Set(uuid::Uuid::new_v4().to_string()),
@@ -262,7 +261,6 @@ impl VimService {
             auth_url: Set(auth_url.clone()),
             vim_project: Set(Some(Value::Object(new.vim_project.clone()).to_string())),
             auth_cred: Set(Some(Value::Object(sealed.auth_cred.clone()).to_string())),
-            ..Default::default()
         };
         if let Err(err) =
             store::insert(&self.db, vim, auth, &id, &new.tenant_id, new.is_default).await
@@ -296,20 +294,19 @@ impl VimService {
         let changes = request::parse_update(body)?;
         let current = self.show(id).await?;
 
-        if let Some(name) = changes.name.as_deref().filter(|n| *n != current.name) {
-            if store::find_by_name(&self.db, &current.tenant_id, name, Some(id))
+        if let Some(name) = changes.name.as_deref().filter(|n| *n != current.name)
+            && store::find_by_name(&self.db, &current.tenant_id, name, Some(id))
                 .await?
                 .is_some()
-            {
-                return Err(Error::DuplicateName);
-            }
+        {
+            return Err(Error::DuplicateName);
         }
-        if changes.is_default == Some(true) && !current.is_default {
-            if let Some(existing_id) =
+        if changes.is_default == Some(true)
+            && !current.is_default
+            && let Some(existing_id) =
                 store::find_default(&self.db, &current.tenant_id, Some(id)).await?
-            {
-                return Err(Error::DefaultDuplicate { existing_id });
-            }
+        {
+            return Err(Error::DefaultDuplicate { existing_id });
         }
         let mut extra = current.extra.clone();
         if let Some(update) = &changes.extra {

@@ -62,7 +62,7 @@ on_every_backend!(
             .create(&openstack_vim(&keystone, "t", "LEGACY"))
             .await
             .id();
-        assert_eq!(node0.key_files(), [id.clone()]);
+        assert_eq!(node0.key_files(), std::slice::from_ref(&id));
         let key_path = node0.key_dir.join(&id);
         let key_before = std::fs::read(&key_path).unwrap();
         use std::os::unix::fs::PermissionsExt;
@@ -112,7 +112,7 @@ on_every_backend!(
         let mut wrong = openstack_vim(&keystone, "t", "WRONG");
         wrong["vim"]["auth_cred"]["password"] = json!("wrong");
         assert_eq!(node0.create(&wrong).await.status, StatusCode::BAD_REQUEST);
-        assert_eq!(node0.key_files(), [id.clone()]);
+        assert_eq!(node0.key_files(), std::slice::from_ref(&id));
 
         // Deleting through the other node works, as in Tacker; the writing node's sweep then
         // removes the key file, and leaves alone one whose VIM is not (yet) in the database.

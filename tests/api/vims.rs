@@ -372,7 +372,16 @@ on_every_backend!(
 on_every_backend!(request_validation_speaks_tacker, |db: TestDb| async move {
     let keystone = Keystone::start().await;
     let app = TestApp::new(&db).await;
-    let cases: Vec<(Method, &str, Option<String>, StatusCode, &str, &str)> = vec![
+    // (method, uri, body, status, error type, message)
+    type Case<'a> = (
+        Method,
+        &'a str,
+        Option<String>,
+        StatusCode,
+        &'a str,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             Method::POST,
             "/v1.0/vims",
