@@ -140,8 +140,9 @@ pub struct VimService {
     drivers: Drivers,
 }
 
-fn placement_json(placement: &Placement) -> String {
-    json!({ "regions": placement.regions }).to_string()
+/// `placement_attr` as Tacker stores and shows it.
+fn placement_attr(placement: &Placement) -> Value {
+    json!({ "regions": placement.regions })
 }
 
 /// Ids are UUIDs; anything else cannot name a VIM.
@@ -245,7 +246,7 @@ impl VimService {
             tenant_id: Set(new.tenant_id.clone()),
             name: Set(new.name.clone()),
             description: Set(Some(new.description.clone())),
-            placement_attr: Set(Some(placement_json(&placement))),
+            placement_attr: Set(Some(placement_attr(&placement).to_string())),
             shared: Set(false),
             is_default: Set(new.is_default),
             default_marker: Set(None),
@@ -278,7 +279,7 @@ impl VimService {
             tenant_id: new.tenant_id,
             name: new.name,
             description: new.description,
-            placement_attr: json!({ "regions": placement.regions }),
+            placement_attr: placement_attr(&placement),
             is_default: new.is_default,
             created_at: Some(created_at),
             updated_at: None,
@@ -313,6 +314,7 @@ impl VimService {
             deep_merge(&mut extra, update);
         }
 
+        let updated_at = store::now();
         let mut update = store::VimUpdate {
             name: changes.name.clone(),
             description: changes.description.clone(),
@@ -321,10 +323,10 @@ impl VimService {
                 .extra
                 .as_ref()
                 .map(|_| Value::Object(extra.clone()).to_string()),
-            updated_at: store::now(),
+            updated_at,
             ..Default::default()
         };
-        let mut sealing_key = None;
+        let mut revalidated = None;
         if changes.touches_credentials() {
             let vim_type = VimType::parse(&current.vim_type)?;
             let mut vim_project = current.vim_project.clone();
@@ -356,22 +358,41 @@ impl VimService {
             let placement = self.drivers.validate(&credentials.access()?).await?;
             let key = self.keys.sealing_key(id).await?;
             let sealed = credentials.seal(&key);
-            update.placement_attr = Some(placement_json(&placement));
+            update.placement_attr = Some(placement_attr(&placement).to_string());
             update.auth = Some(store::AuthUpdate {
-                auth_cred: Value::Object(sealed.auth_cred).to_string(),
-                password: sealed.password,
-                vim_project: Value::Object(vim_project).to_string(),
+                auth_cred: Value::Object(sealed.auth_cred.clone()).to_string(),
+                password: sealed.password.clone(),
+                vim_project: Value::Object(vim_project.clone()).to_string(),
             });
-            sealing_key = Some(key);
+            revalidated = Some((key, sealed, vim_project, placement));
         }
         if let Err(err) = store::update(&self.db, id, &current.tenant_id, update).await {
             return Err(err.into_error(&self.db, id).await);
         }
-        if let Some(key) = sealing_key {
+        // The response is what this update committed, built here rather than read back: one
+        // statement less, and a delete through another node right after the commit cannot
+        // turn a successful update into a 404.
+        let mut vim = current;
+        if let Some(name) = changes.name {
+            vim.name = name;
+        }
+        if let Some(description) = changes.description {
+            vim.description = description;
+        }
+        if let Some(is_default) = changes.is_default {
+            vim.is_default = is_default;
+        }
+        vim.extra = extra;
+        vim.updated_at = Some(updated_at);
+        if let Some((key, sealed, vim_project, placement)) = revalidated {
             key.keep();
+            vim.auth_cred = sealed.auth_cred;
+            vim.password = sealed.password;
+            vim.vim_project = vim_project;
+            vim.placement_attr = placement_attr(&placement);
         }
         tracing::info!(vim_id = %id, "VIM updated");
-        self.show(id).await
+        Ok(vim)
     }
 
     /// Removes this node's key files of VIMs deleted through any node: the node that deletes
