@@ -23,6 +23,7 @@ pub use api::build_app;
 use config::Config;
 use drivers::Drivers;
 use keys::FernetFileStore;
+use sea_orm::DatabaseConnection;
 use vims::VimService;
 
 /// What every request handler shares. Cheap to clone.
@@ -36,14 +37,23 @@ impl AppState {
     /// Connects and migrates the database and opens the key store: everything that can fail
     /// at start-up fails here, with a message an operator can act on.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let keys = FernetFileStore::open(&config.key_dir, config.default_secret_key.as_deref())
-            .with_context(|| {
-                format!(
-                    "[vim_keys] cannot use the key directory {}",
-                    config.key_dir.display()
-                )
-            })?;
+        // The key directory first: a local mistake is reported before a database time-out.
+        let keys = open_key_store(&config)?;
         let db = db::connect(&config).await?;
+        Self::assemble(config, keys, db).await
+    }
+
+    /// As [`AppState::build`], on a connection the caller made (tests count its statements).
+    pub async fn with_database(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
+        let keys = open_key_store(&config)?;
+        Self::assemble(config, keys, db).await
+    }
+
+    async fn assemble(
+        config: Config,
+        keys: FernetFileStore,
+        db: DatabaseConnection,
+    ) -> anyhow::Result<Self> {
         db::migrate(&db)
             .await
             .context("running the database migrations")?;
@@ -57,6 +67,17 @@ impl AppState {
             vims: VimService::new(db, Arc::new(keys), drivers),
         })
     }
+}
+
+fn open_key_store(config: &Config) -> anyhow::Result<FernetFileStore> {
+    FernetFileStore::open(&config.key_dir, config.default_secret_key.as_deref()).with_context(
+        || {
+            format!(
+                "[vim_keys] cannot use the key directory {}",
+                config.key_dir.display()
+            )
+        },
+    )
 }
 
 /// Binds first, then serves until SIGTERM or Ctrl-C, letting requests in flight finish.

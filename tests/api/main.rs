@@ -11,4 +11,5 @@ mod keys;
 mod multinode;
 mod races;
 mod regressions;
+mod statements;
 mod vims;

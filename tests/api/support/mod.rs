@@ -114,6 +114,31 @@ impl TestApp {
         tacker_vim::telemetry::init_for_tests();
         let key_dir = config.key_dir.clone();
         let state = AppState::build(config).await.expect("app state");
+        Self::from_state(state, key_dir)
+    }
+
+    /// A single node in default-key mode whose database statements are recorded.
+    pub async fn counting(db: &TestDb) -> (Self, StatementLog) {
+        tacker_vim::telemetry::init_for_tests();
+        let dir = tempfile::tempdir().unwrap();
+        let key_dir = dir.path().join("fernet_keys");
+        std::fs::create_dir_all(&key_dir).unwrap();
+        let key = tacker_vim::keys::generate_key();
+        tacker_vim::keys::write_key_file(&key_dir.join("default.key"), &key, false).unwrap();
+        let config = test_config(db, &key_dir, KeyMode::Default);
+        let mut connection = tacker_vim::db::connect(&config).await.expect("database");
+        let log = StatementLog::default();
+        let recorder = log.clone();
+        connection.set_metric_callback(move |info| recorder.record(&info.statement.sql));
+        let state = AppState::with_database(config, connection)
+            .await
+            .expect("app state");
+        let mut app = Self::from_state(state, key_dir);
+        app._dir = Some(dir);
+        (app, log)
+    }
+
+    fn from_state(state: AppState, key_dir: PathBuf) -> Self {
         Self {
             vims: state.vims.clone(),
             router: tacker_vim::build_app(state),
@@ -192,6 +217,42 @@ impl TestApp {
         names.sort();
         names
     }
+}
+
+/// The statements a connection ran, each as its verb and tables: `"SELECT vims, vimauths"`.
+#[derive(Clone, Default)]
+pub struct StatementLog(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl StatementLog {
+    fn record(&self, sql: &str) {
+        self.0.lock().unwrap().push(summarize_sql(sql));
+    }
+
+    /// What ran since the last call.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// `SELECT "vims"."id" … FROM "vims" LEFT JOIN "vimauths" …` -> `SELECT vims, vimauths`.
+fn summarize_sql(sql: &str) -> String {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    let verb = words
+        .first()
+        .map(|w| w.to_ascii_uppercase())
+        .unwrap_or_default();
+    let mut tables: Vec<&str> = Vec::new();
+    for (i, word) in words.iter().enumerate() {
+        let names_a_table = (i == 0 && verb == "UPDATE")
+            || matches!(word.to_ascii_uppercase().as_str(), "FROM" | "JOIN" | "INTO");
+        if let (true, Some(next)) = (names_a_table, words.get(i + 1)) {
+            let table = next.trim_matches(['"', '`', '(']);
+            if !tables.contains(&table) {
+                tables.push(table);
+            }
+        }
+    }
+    format!("{verb} {}", tables.join(", "))
 }
 
 /// Gives a process of the service `home` as HOME and none of the caller's settings (`OS_*`,
