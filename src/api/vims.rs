@@ -50,6 +50,7 @@ async fn list_vims(State(state): State<AppState>, RawQuery(query): RawQuery) -> 
     let mut body = ListBody {
         pages: state.vims.list(query).await?,
         fields,
+        opened: false,
         written: 0,
         finished: false,
     };
@@ -76,42 +77,36 @@ async fn list_vims(State(state): State<AppState>, RawQuery(query): RawQuery) -> 
     Ok((json, Body::from_stream(stream)).into_response())
 }
 
-/// `{"vims": [...]}` written a chunk at a time.
+/// `{"vims": [...]}` written a page at a time.
 struct ListBody {
     pages: VimPages,
     fields: Vec<String>,
+    opened: bool,
     written: usize,
     finished: bool,
 }
 
-/// Bytes per chunk of a streamed list.
-const CHUNK: usize = 64 * 1024;
-
 impl ListBody {
+    /// The next database page, rendered. A page's rows are dropped as they are written, so a
+    /// response in flight holds its bytes, not its rows.
     async fn next_chunk(&mut self) -> Result<Bytes> {
-        let mut out = Vec::with_capacity(CHUNK + 4096);
-        // Only the first chunk can start with no VIM written: a chunk that does not finish the
-        // list holds at least one.
-        if self.written == 0 {
+        let mut out = Vec::new();
+        if !self.opened {
             out.extend_from_slice(b"{\"vims\":[");
+            self.opened = true;
         }
-        while out.len() < CHUNK {
-            match self.pages.next().await {
-                Some(vim) => {
-                    if self.written > 0 {
-                        out.push(b',');
-                    }
-                    let item = select_fields(render(&vim?), &self.fields);
-                    serde_json::to_writer(&mut out, &item)
-                        .map_err(|e| Error::internal("rendering a VIM", e))?;
-                    self.written += 1;
-                }
-                None => {
-                    out.extend_from_slice(b"]}");
-                    self.finished = true;
-                    break;
-                }
+        for vim in self.pages.next_page().await? {
+            if self.written > 0 {
+                out.push(b',');
             }
+            let item = select_fields(render(&vim?), &self.fields);
+            serde_json::to_writer(&mut out, &item)
+                .map_err(|e| Error::internal("rendering a VIM", e))?;
+            self.written += 1;
+        }
+        if self.pages.is_done() {
+            out.extend_from_slice(b"]}");
+            self.finished = true;
         }
         Ok(Bytes::from(out))
     }

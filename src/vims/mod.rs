@@ -95,13 +95,14 @@ const LIST_PAGE: u64 = 256;
 pub struct VimPages {
     db: DatabaseConnection,
     condition: sea_orm::Condition,
-    page: std::vec::IntoIter<store::Row>,
+    /// The first page, read before the response starts.
+    first: Option<Vec<store::Row>>,
     last_id: Option<String>,
     exhausted: bool,
 }
 
 impl VimPages {
-    async fn fetch(&mut self) -> Result<()> {
+    async fn fetch(&mut self) -> Result<Vec<store::Row>> {
         let rows = store::list_live_page(
             &self.db,
             self.condition.clone(),
@@ -110,25 +111,25 @@ impl VimPages {
         )
         .await?;
         self.exhausted = (rows.len() as u64) < LIST_PAGE;
-        self.page = rows.into_iter();
-        Ok(())
+        if let Some((vim, _)) = rows.last() {
+            self.last_id = Some(vim.id.clone());
+        }
+        Ok(rows)
     }
 
-    /// The next VIM, reading the next page when this one is used up.
-    pub async fn next(&mut self) -> Option<Result<Vim>> {
-        loop {
-            if let Some(row) = self.page.next() {
-                self.last_id = Some(row.0.id.clone());
-                return Some(Vim::from_row(row));
-            }
-            if self.exhausted {
-                return None;
-            }
-            if let Err(err) = self.fetch().await {
-                self.exhausted = true;
-                return Some(Err(err));
-            }
-        }
+    /// The next page of VIMs in id order; an empty one once the list is done.
+    pub async fn next_page(&mut self) -> Result<impl Iterator<Item = Result<Vim>> + use<>> {
+        let rows = match self.first.take() {
+            Some(rows) => rows,
+            None if self.exhausted => Vec::new(),
+            None => self.fetch().await?,
+        };
+        Ok(rows.into_iter().map(Vim::from_row))
+    }
+
+    /// Whether every page has been handed out.
+    pub fn is_done(&self) -> bool {
+        self.first.is_none() && self.exhausted
     }
 }
 
@@ -165,11 +166,11 @@ impl VimService {
         let mut pages = VimPages {
             db: self.db.clone(),
             condition: query.condition,
-            page: Vec::new().into_iter(),
+            first: None,
             last_id: None,
             exhausted: false,
         };
-        pages.fetch().await?;
+        pages.first = Some(pages.fetch().await?);
         Ok(pages)
     }
 
