@@ -1,5 +1,8 @@
 //! `/v1.0/vims`: thin handlers over [`VimService`], and the response bodies.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -99,7 +102,7 @@ impl ListBody {
             if self.written > 0 {
                 out.push(b',');
             }
-            let item = select_fields(render(&vim?), &self.fields);
+            let item = select_fields(render(vim?), &self.fields);
             serde_json::to_writer(&mut out, &item)
                 .map_err(|e| Error::internal("rendering a VIM", e))?;
             self.written += 1;
@@ -118,7 +121,7 @@ async fn show_vim(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let vim = state.vims.show(strip_format(&vim_id)).await?;
-    let mut body = render(&vim);
+    let mut body = render(vim);
     // Tacker ignores `fields` on show, except that asking for fields without `tenant_id`
     // drops it (it was only added for the policy check).
     let fields: Vec<String> = query_pairs(query)
@@ -134,7 +137,7 @@ async fn show_vim(
 
 async fn create_vim(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Response> {
     let vim = state.vims.create(body).await?;
-    Ok((StatusCode::CREATED, Json(VimBody { vim: render(&vim) })).into_response())
+    Ok((StatusCode::CREATED, Json(VimBody { vim: render(vim) })).into_response())
 }
 
 async fn update_vim(
@@ -143,7 +146,7 @@ async fn update_vim(
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     let vim = state.vims.update(strip_format(&vim_id), body).await?;
-    Ok(Json(VimBody { vim: render(&vim) }).into_response())
+    Ok(Json(VimBody { vim: render(vim) }).into_response())
 }
 
 async fn delete_vim(State(state): State<AppState>, Path(vim_id): Path<String>) -> Result<Response> {
@@ -152,22 +155,23 @@ async fn delete_vim(State(state): State<AppState>, Path(vim_id): Path<String>) -
 }
 
 /// Tacker's field order (`_make_vim_dict`), secrets masked.
-fn render(vim: &Vim) -> Map<String, Value> {
-    let mut body = Map::new();
-    body.insert("id".into(), vim.id.clone().into());
-    body.insert("type".into(), vim.vim_type.clone().into());
-    body.insert("tenant_id".into(), vim.tenant_id.clone().into());
-    body.insert("name".into(), vim.name.clone().into());
-    body.insert("description".into(), vim.description.clone().into());
-    body.insert("placement_attr".into(), vim.placement_attr.clone());
+fn render(vim: Vim) -> Map<String, Value> {
+    let has_password = vim.has_password();
+    let mut body = Map::with_capacity(14);
+    body.insert("id".into(), vim.id.into());
+    body.insert("type".into(), vim.vim_type.into());
+    body.insert("tenant_id".into(), vim.tenant_id.into());
+    body.insert("name".into(), vim.name.into());
+    body.insert("description".into(), vim.description.into());
+    body.insert("placement_attr".into(), vim.placement_attr);
     body.insert("is_default".into(), vim.is_default.into());
     body.insert("created_at".into(), timestamp(vim.created_at));
     body.insert("updated_at".into(), timestamp(vim.updated_at));
-    body.insert("extra".into(), Value::Object(vim.extra.clone()));
-    body.insert("auth_url".into(), vim.auth_url.clone().into());
-    body.insert("vim_project".into(), Value::Object(vim.vim_project.clone()));
-    let mut auth_cred = vim.auth_cred.clone();
-    if vim.has_password() {
+    body.insert("extra".into(), Value::Object(vim.extra));
+    body.insert("auth_url".into(), vim.auth_url.into());
+    body.insert("vim_project".into(), Value::Object(vim.vim_project));
+    let mut auth_cred = vim.auth_cred;
+    if has_password {
         auth_cred.insert("password".into(), Value::String(MASK.into()));
     }
     mask_secrets(&mut auth_cred);
@@ -184,14 +188,28 @@ fn select_fields(mut body: Map<String, Value>, fields: &[String]) -> Map<String,
     body
 }
 
-/// Python's `str(datetime)`: microseconds only when there are some.
+/// Python's `str(datetime)`: microseconds only when there are some. Written by hand: chrono's
+/// `format` parses its pattern on every call, a noticeable share of rendering a long list.
 fn timestamp(value: Option<chrono::NaiveDateTime>) -> Value {
-    use chrono::Timelike;
-    match value {
-        None => Value::Null,
-        Some(t) if t.nanosecond() / 1_000 == 0 => t.format("%Y-%m-%d %H:%M:%S").to_string().into(),
-        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.6f").to_string().into(),
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let Some(t) = value else {
+        return Value::Null;
+    };
+    let mut text = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    let micros = t.nanosecond() / 1_000;
+    if micros != 0 {
+        let _ = write!(text, ".{micros:06}");
     }
+    text.into()
 }
 
 const MASK: &str = "***";
@@ -223,16 +241,27 @@ const SANITIZE_KEYS: &[&str] = &[
 
 fn mask_secrets(map: &mut Map<String, Value>) {
     for (key, value) in map.iter_mut() {
-        let lower = key.to_ascii_lowercase();
-        if lower == "oidc_token_url" {
+        if key.eq_ignore_ascii_case("oidc_token_url") {
             continue;
         }
         if let Value::Object(nested) = value {
             mask_secrets(nested);
-        } else if SANITIZE_KEYS.iter().any(|s| lower.contains(s)) {
+        } else if is_sensitive(key) {
             *value = Value::String(MASK.into());
         }
     }
+}
+
+/// Whether `key` contains one of [`SANITIZE_KEYS`], ignoring case: one pass over the key for
+/// all patterns (twenty substring searches per key were a fifth of a list's CPU time).
+fn is_sensitive(key: &str) -> bool {
+    static SENSITIVE: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(SANITIZE_KEYS)
+            .expect("the sanitize patterns are valid")
+    });
+    SENSITIVE.is_match(key)
 }
 
 #[cfg(test)]
@@ -244,7 +273,7 @@ mod tests {
     fn masks_what_oslo_masks() {
         let mut cred = json!({"username": "u", "password": "p", "bearer_token": "t",
             "client_secret": "s", "oidc_token_url": "https://idp/token", "ssl_ca_cert": "gAAA",
-            "nested": {"my_token": "x"}})
+            "nested": {"my_token": "x", "Admin_Password": "y", "name": "n"}})
         .as_object()
         .unwrap()
         .clone();
@@ -253,7 +282,8 @@ mod tests {
             Value::Object(cred),
             json!({"username": "u", "password": "***", "bearer_token": "***",
                 "client_secret": "***", "oidc_token_url": "https://idp/token",
-                "ssl_ca_cert": "gAAA", "nested": {"my_token": "***"}})
+                "ssl_ca_cert": "gAAA", "nested": {"my_token": "***", "Admin_Password": "***",
+                "name": "n"}})
         );
     }
 
@@ -266,6 +296,14 @@ mod tests {
         assert_eq!(timestamp(Some(t)), json!("2026-12-03 18:27:10.560104"));
         let t = t.with_nanosecond(0).unwrap();
         assert_eq!(timestamp(Some(t)), json!("2026-12-03 18:27:10"));
+        let t = t.with_nanosecond(42_000).unwrap();
+        assert_eq!(timestamp(Some(t)), json!("2026-12-03 18:27:10.000042"));
+        let early = chrono::NaiveDate::from_ymd_opt(1, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        assert_eq!(timestamp(Some(early)), json!("0001-01-01 00:00:00"));
+        assert_eq!(timestamp(None), Value::Null);
     }
 
     use chrono::Timelike;
