@@ -88,8 +88,11 @@ impl Vim {
     }
 }
 
-/// Rows fetched per list query: memory stays bounded however many VIMs a list returns.
-const LIST_PAGE: u64 = 256;
+/// Rows fetched per list query: memory stays bounded however many VIMs a list returns. Each
+/// list in flight holds one rendered page (about 75 KB at 128). Pages of 256 raised the peak
+/// RSS under 64 concurrent lists from 41 to 62 MB (scripts/bench.sh); the price is one more
+/// query per 128 VIMs of a long list.
+const LIST_PAGE: u64 = 128;
 
 /// A list of VIMs, read from the database a page at a time.
 pub struct VimPages {

@@ -593,7 +593,7 @@ on_every_backend!(kubernetes_vims_seal_every_secret, |db: TestDb| async move {
 on_every_backend!(
     a_long_list_is_read_and_sent_in_pieces,
     |db: TestDb| async move {
-        // More VIMs than one database page (256): the list goes out a page at a time.
+        // More VIMs than two database pages (128 each): the list goes out a page at a time.
         let dir = tempfile::tempdir().unwrap();
         let mut config =
             crate::support::test_config(&db, dir.path(), crate::support::KeyMode::Legacy);
