@@ -522,11 +522,14 @@ if [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null | head -n 1)" ]; then
     COMMIT="$COMMIT (dirty)"
 fi
 CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+# A binary given by TACKER_VIM_BIN may come from another tree or commit.
+BUILT="built from"
+[ -z "${TACKER_VIM_BIN:-}" ] || BUILT="TACKER_VIM_BIN; tree at"
 
 {
     echo "## tacker-vim benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
     echo
-    echo "- binary: ${BIN#"$ROOT"/} (commit $COMMIT); backend: $BACKEND; $VIMS VIMs seeded; wrk 1 thread, $DURATION per run, 127.0.0.1"
+    echo "- binary: ${BIN#"$ROOT"/} ($BUILT commit $COMMIT); backend: $BACKEND; $VIMS VIMs seeded; wrk 1 thread, $DURATION per run, 127.0.0.1"
     echo "- machine: $(nproc) CPUs ($CPU); load generator, Keystone stub (Python) and database on the same machine"
     echo "- start-up to first 200 on GET /: $STARTUP_MS ms (fresh database, migrations included)"
     echo "- RSS after start-up: $((RSS_IDLE_KB / 1024)) MiB; after all runs: $((END_RSS_KB / 1024)) MiB; peak (VmHWM): $((PEAK_RSS_KB / 1024)) MiB"
