@@ -1,5 +1,6 @@
 //! Tacker's key directory (`[vim_keys] openstack`): a shared default key, per-VIM key files.
 
+use std::collections::HashMap;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
@@ -7,8 +8,8 @@ use async_trait::async_trait;
 use fernet::Fernet;
 
 use super::{
-    CandidateKey, Fingerprint, Found, KeyFileError, KeyStore, Opener, PendingKeyFile, SealingKey,
-    generate_key, read_key_file, write_key_file,
+    CandidateKey, Fingerprint, Found, KeyFileError, KeyStore, Opener, PendingKeyFile,
+    PendingKeyFiles, PendingState, SealingKey, generate_key, read_key_file, write_key_file,
 };
 use crate::error::{Error, Result};
 
@@ -21,6 +22,7 @@ use crate::error::{Error, Result};
 pub struct FernetFileStore {
     dir: PathBuf,
     default_key: Option<DefaultKey>,
+    pending: PendingKeyFiles,
 }
 
 #[derive(Clone)]
@@ -74,6 +76,7 @@ impl FernetFileStore {
         Ok(Self {
             dir: dir.to_owned(),
             default_key,
+            pending: PendingKeyFiles::default(),
         })
     }
 
@@ -124,19 +127,92 @@ impl FernetFileStore {
     }
 }
 
-/// What is at a per-VIM key path. Reading a 44-byte file is quick, but it is still a
-/// blocking call: it runs on tokio's blocking pool.
-async fn look_up(path: PathBuf) -> Result<Found> {
-    tokio::task::spawn_blocking(move || match read_key_file(&path) {
+/// What is at a key path.
+fn read_found(path: &Path) -> Found {
+    match read_key_file(path) {
         Ok((fernet, fingerprint, _)) => Found::Key(fernet, fingerprint),
         Err(KeyFileError::Io { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {
             Found::Absent
         }
         Err(KeyFileError::NotAKey { .. }) => Found::Unusable("not a Fernet key".into()),
         Err(err) => Found::Unusable(format!("unreadable: {err}")),
-    })
-    .await
-    .map_err(|e| Error::internal("key file task", e))
+    }
+}
+
+/// What is at a per-VIM key path. Reading a 44-byte file is quick, but it is still a
+/// blocking call: it runs on tokio's blocking pool.
+async fn look_up(path: PathBuf) -> Result<Found> {
+    tokio::task::spawn_blocking(move || read_found(&path))
+        .await
+        .map_err(|e| Error::internal("key file task", e))
+}
+
+/// Legacy mode: the VIM's own key file, written if it has none. The file is reused rather
+/// than replaced, since ciphertexts sealed with it stay stored until new ones commit; one
+/// another request of this node has just written is shared with it (see [`PendingKeyFiles`]).
+/// Runs under the pending-files lock, so a file is never adopted while it is being removed.
+fn per_vim_sealing_key(
+    vim_id: &str,
+    path: PathBuf,
+    pending: &PendingKeyFiles,
+) -> Result<SealingKey> {
+    let mut files = pending.lock();
+    let hold = |files: &mut HashMap<PathBuf, PendingState>, path: &Path| {
+        files.get_mut(path).map(|state| {
+            state.holders += 1;
+            PendingKeyFile {
+                path: path.to_owned(),
+                files: pending.clone(),
+            }
+        })
+    };
+    match read_found(&path) {
+        Found::Key(fernet, fingerprint) => Ok(SealingKey {
+            fernet,
+            fingerprint,
+            created: hold(&mut files, &path),
+        }),
+        // A damaged file is the operator's to look at, not ours to overwrite.
+        Found::Unusable(reason) => Err(Error::VimKeyNotFound {
+            vim_id: vim_id.to_owned(),
+            tried: format!("{} ({reason})", path.display()),
+        }),
+        Found::Absent => {
+            let key = generate_key();
+            match write_key_file(&path, &key, false) {
+                Ok(fingerprint) => {
+                    files.insert(
+                        path.clone(),
+                        PendingState {
+                            holders: 0,
+                            kept: false,
+                        },
+                    );
+                    Ok(SealingKey {
+                        fernet: Fernet::new(&key).expect("a generated key is valid"),
+                        fingerprint,
+                        created: hold(&mut files, &path),
+                    })
+                }
+                // Another process sharing this directory wrote it first: use theirs.
+                Err(KeyFileError::Exists { .. }) => match read_found(&path) {
+                    Found::Key(fernet, fingerprint) => Ok(SealingKey {
+                        fernet,
+                        fingerprint,
+                        created: None,
+                    }),
+                    _ => Err(Error::internal(
+                        "key file",
+                        anyhow::anyhow!("another process's key file for {vim_id} is unusable"),
+                    )),
+                },
+                Err(err) => Err(Error::VimKeyNotFound {
+                    vim_id: vim_id.to_owned(),
+                    tried: format!("could not write its key file: {err}"),
+                }),
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -150,56 +226,10 @@ impl KeyStore for FernetFileStore {
             });
         }
         let path = self.per_vim_path(vim_id)?;
-        // Legacy mode reuses the VIM's key: overwriting it would orphan ciphertexts that are
-        // still stored until the new ones commit. A damaged file is the operator's to look at.
-        match look_up(path.clone()).await? {
-            Found::Key(fernet, fingerprint) => {
-                return Ok(SealingKey {
-                    fernet,
-                    fingerprint,
-                    created: None,
-                });
-            }
-            Found::Unusable(reason) => {
-                return Err(Error::VimKeyNotFound {
-                    vim_id: vim_id.to_owned(),
-                    tried: format!("{} ({reason})", path.display()),
-                });
-            }
-            Found::Absent => {}
-        }
-        let written = tokio::task::spawn_blocking(move || {
-            let key = generate_key();
-            write_key_file(&path, &key, false).map(|fp| (key, fp, path))
-        })
-        .await
-        .map_err(|e| Error::internal("key file task", e))?;
-        match written {
-            Ok((key, fingerprint, path)) => Ok(SealingKey {
-                fernet: Fernet::new(&key).expect("a generated key is valid"),
-                fingerprint,
-                created: Some(PendingKeyFile { path, kept: false }),
-            }),
-            // Another request of this node created it first: use theirs.
-            Err(KeyFileError::Exists { .. }) => {
-                let path = self.per_vim_path(vim_id)?;
-                match look_up(path).await? {
-                    Found::Key(fernet, fingerprint) => Ok(SealingKey {
-                        fernet,
-                        fingerprint,
-                        created: None,
-                    }),
-                    _ => Err(Error::internal(
-                        "key file",
-                        anyhow::anyhow!("another request's key file for {vim_id} is unusable"),
-                    )),
-                }
-            }
-            Err(err) => Err(Error::VimKeyNotFound {
-                vim_id: vim_id.to_owned(),
-                tried: format!("could not write its key file: {err}"),
-            }),
-        }
+        let (vim_id, pending) = (vim_id.to_owned(), self.pending.clone());
+        tokio::task::spawn_blocking(move || per_vim_sealing_key(&vim_id, path, &pending))
+            .await
+            .map_err(|e| Error::internal("key file task", e))?
     }
 
     async fn opener(&self, vim_id: &str) -> Result<Opener> {

@@ -8,8 +8,10 @@
 mod fernet_key;
 mod file;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use fernet::Fernet;
@@ -75,25 +77,64 @@ impl fmt::Debug for SealingKey {
     }
 }
 
-/// A key file written for a flow that has not committed yet. Dropped without [`keep`], it is
-/// removed: a failed create or update leaves no key file behind.
+/// Key files written for flows that have not committed yet, shared by the requests of this
+/// node that use them: a file is removed when the last of its requests lets go and none of
+/// them committed ciphertexts sealed with it.
+///
+/// Without the sharing, a second concurrent update of the same VIM would seal with the file
+/// the first one just wrote; the first one failing would then remove a key that the second
+/// one's committed ciphertexts need.
+#[derive(Debug, Clone, Default)]
+struct PendingKeyFiles(Arc<Mutex<HashMap<PathBuf, PendingState>>>);
+
+#[derive(Debug)]
+struct PendingState {
+    holders: usize,
+    kept: bool,
+}
+
+impl PendingKeyFiles {
+    fn lock(&self) -> MutexGuard<'_, HashMap<PathBuf, PendingState>> {
+        // The map stays consistent even if a holder panicked: every change is one statement.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One request's hold on a pending key file. Dropped without [`keep`], it lets go; the last
+/// one to let go of a file nobody kept removes it, so a failed create or update leaves no key
+/// file behind.
 ///
 /// [`keep`]: PendingKeyFile::keep
 struct PendingKeyFile {
     path: PathBuf,
-    kept: bool,
+    files: PendingKeyFiles,
 }
 
 impl PendingKeyFile {
-    fn keep(mut self) {
-        self.kept = true;
+    fn keep(self) {
+        if let Some(state) = self.files.lock().get_mut(&self.path) {
+            state.kept = true;
+        }
     }
 }
 
 impl Drop for PendingKeyFile {
     fn drop(&mut self) {
-        if !self.kept {
-            // One unlink of a file this flow created: cheap, and it must also run on unwind.
+        let mut pending = self.files.lock();
+        let Some(state) = pending.get_mut(&self.path) else {
+            return;
+        };
+        state.holders -= 1;
+        if state.holders > 0 {
+            return;
+        }
+        let kept = state.kept;
+        pending.remove(&self.path);
+        if !kept {
+            // One unlink of a file no committed request needs: cheap, and it must also run on
+            // unwind. The lock is held so that no request adopts the file meanwhile.
             if let Err(err) = std::fs::remove_file(&self.path) {
                 tracing::warn!(path = %self.path.display(), error = %err,
                     "could not remove the key file of a failed request");

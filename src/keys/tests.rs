@@ -188,6 +188,46 @@ async fn legacy_mode_writes_a_private_key_per_vim_and_removes_it_unless_kept() {
 }
 
 #[tokio::test]
+async fn requests_that_share_a_new_key_file_remove_it_only_if_none_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FernetFileStore::open(dir.path(), None).unwrap();
+
+    // Two updates of a VIM with no key file on this node: the second seals with the file the
+    // first wrote. The first fails while the second is still in flight; the second commits.
+    let path = dir.path().join(VIM);
+    let first = store.sealing_key(VIM).await.unwrap();
+    let second = store.sealing_key(VIM).await.unwrap();
+    assert_eq!(first.fingerprint(), second.fingerprint());
+    let token = second.encrypt("pw");
+    drop(first);
+    assert!(path.exists(), "the second request still needs the file");
+    second.keep();
+    assert!(path.exists(), "a committed ciphertext needs the file");
+    let plain = store.opener(VIM).await.unwrap().open(&token).unwrap();
+    assert_eq!(plain.expose_secret(), "pw");
+    // Once committed, the file is the VIM's: a later failed update leaves it alone.
+    drop(store.sealing_key(VIM).await.unwrap());
+    assert!(path.exists());
+
+    // Both fail: nothing is left behind.
+    const OTHER: &str = "0b8d4e2a-51f6-4c9a-9d3e-7a2c6f1e8b40";
+    let path = dir.path().join(OTHER);
+    let first = store.sealing_key(OTHER).await.unwrap();
+    let second = store.sealing_key(OTHER).await.unwrap();
+    drop(second);
+    assert!(path.exists());
+    drop(first);
+    assert!(!path.exists(), "no request committed: the file goes");
+
+    // The first commits, the second fails: the file stays.
+    let first = store.sealing_key(OTHER).await.unwrap();
+    let second = store.sealing_key(OTHER).await.unwrap();
+    first.keep();
+    drop(second);
+    assert!(path.exists());
+}
+
+#[tokio::test]
 async fn the_key_whose_hmac_verifies_wins_over_a_stale_per_vim_file() {
     let dir = tempfile::tempdir().unwrap();
     // Legacy first: the VIM got its own key on this node.
