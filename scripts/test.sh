@@ -9,7 +9,8 @@
 #   3. Schemathesis: requests generated from openapi.yaml against the built binary, every
 #      response checked against the spec (scripts/schemathesis.sh), on SQLite and on each
 #      reachable database server.
-#   4. The multi-master demo on the local PostgreSQL, and the compose file's validation.
+#   4. The multi-master demo on the local PostgreSQL (and that the README's walkthrough is what it
+#      prints), and the compose file's validation.
 # It closes with one line of totals: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -71,9 +72,11 @@ if [ -n "${TEST_MYSQL_URL:-}" ]; then
 fi
 
 if [ -n "${TEST_POSTGRES_URL:-}" ]; then
-  echo "== multi-master demo"
-  bash scripts/demo-multi-master.sh >/dev/null
+  echo "== multi-master demo, and the README's walkthrough of it"
+  bash scripts/demo-multi-master.sh >"$log"
   echo "demo passed"
+  count 1 0
+  python3 scripts/check-walkthrough.py "$log"
   count 1 0
 else
   echo "== multi-master demo SKIPPED: no PostgreSQL on 127.0.0.1:5432"
