@@ -613,6 +613,7 @@ on_every_backend!(
 
         let all = app.list("").await;
         assert_eq!(all.status, StatusCode::OK);
+        assert!(all.raw.len() > 64 * 1024);
         let listed: Vec<&str> = all.body["vims"]
             .as_array()
             .unwrap()

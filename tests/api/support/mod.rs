@@ -90,16 +90,21 @@ pub fn test_config(db: &TestDb, key_dir: &Path, mode: KeyMode) -> Config {
     }
 }
 
+/// A temporary key directory for one node; in default mode it holds `shared_key`.
+fn node_key_dir(mode: KeyMode, shared_key: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let key_dir = dir.path().join("fernet_keys");
+    if mode == KeyMode::Default {
+        std::fs::create_dir_all(&key_dir).unwrap();
+        tacker_vim::keys::write_key_file(&key_dir.join("default.key"), shared_key, false).unwrap();
+    }
+    (dir, key_dir)
+}
+
 impl TestApp {
     /// A node with its own key directory; in default mode it holds `shared_key`.
     pub async fn node(db: &TestDb, mode: KeyMode, shared_key: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let key_dir = dir.path().join("fernet_keys");
-        if mode == KeyMode::Default {
-            std::fs::create_dir_all(&key_dir).unwrap();
-            tacker_vim::keys::write_key_file(&key_dir.join("default.key"), shared_key, false)
-                .unwrap();
-        }
+        let (dir, key_dir) = node_key_dir(mode, shared_key);
         let mut app = Self::with_config(test_config(db, &key_dir, mode)).await;
         app._dir = Some(dir);
         app
@@ -120,11 +125,7 @@ impl TestApp {
     /// A single node in default-key mode whose database statements are recorded.
     pub async fn counting(db: &TestDb) -> (Self, StatementLog) {
         tacker_vim::telemetry::init_for_tests();
-        let dir = tempfile::tempdir().unwrap();
-        let key_dir = dir.path().join("fernet_keys");
-        std::fs::create_dir_all(&key_dir).unwrap();
-        let key = tacker_vim::keys::generate_key();
-        tacker_vim::keys::write_key_file(&key_dir.join("default.key"), &key, false).unwrap();
+        let (dir, key_dir) = node_key_dir(KeyMode::Default, &tacker_vim::keys::generate_key());
         let config = test_config(db, &key_dir, KeyMode::Default);
         let mut connection = tacker_vim::db::connect(&config).await.expect("database");
         let log = StatementLog::default();
